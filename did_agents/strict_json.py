@@ -1,0 +1,121 @@
+"""Strict, bounded JSON parsing for everything that crosses a trust boundary.
+
+Python's ``json.loads`` silently keeps the last of duplicate members, accepts
+``NaN``/``Infinity`` and has no size or depth bounds. RFC 7515 §5.2 and
+RFC 7519 §7.2 allow rejecting duplicates; we always do (SECURITY SEC-11), refuse
+non-finite numbers (SEC-13), and bound size and nesting.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from did_agents.errors import InputTooLargeError, MalformedError
+
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "check_depth", "dumps", "loads"]
+
+DEFAULT_MAX_BYTES = 1_000_000
+DEFAULT_MAX_DEPTH = 32
+_MAX_INT_DIGITS = 40
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise MalformedError(f"duplicate JSON member {key!r}", reason="duplicate_member")
+        result[key] = value
+    return result
+
+
+def _refuse_constant(name: str) -> Any:
+    raise MalformedError(f"non-finite number {name} is not JSON", reason="malformed")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise MalformedError("integer too long", reason="malformed")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise MalformedError("number out of range", reason="malformed")
+    return value
+
+
+def check_depth(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+    """Raise ``InputTooLargeError`` if ``value`` nests deeper than ``max_depth``."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            if depth > max_depth:
+                raise InputTooLargeError(f"JSON nested deeper than {max_depth}")
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            if depth > max_depth:
+                raise InputTooLargeError(f"JSON nested deeper than {max_depth}")
+            stack.extend((v, depth + 1) for v in item)
+
+
+def _prescan_depth(text: str, max_depth: int) -> None:
+    # Refuse absurd nesting before the recursive C parser sees it.
+    depth = 0
+    in_string = False
+    escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise InputTooLargeError(f"JSON nested deeper than {max_depth}")
+        elif ch in "]}":
+            depth -= 1
+
+
+def loads(
+    data: str | bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Any:
+    """Parse JSON strictly: no duplicate members, no NaN/Infinity, bounded size and depth."""
+    if len(data) > max_bytes:
+        raise InputTooLargeError(f"JSON larger than {max_bytes} bytes")
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedError("JSON is not UTF-8") from exc
+    else:
+        text = data
+    if text.count("[") + text.count("{") > max_depth:
+        _prescan_depth(text, max_depth)
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_refuse_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+        )
+    except MalformedError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise MalformedError(f"invalid JSON: {exc}") from exc
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON (not canonical; use ``did_agents.jcs`` for RFC 8785)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
