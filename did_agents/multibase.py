@@ -1,0 +1,115 @@
+"""Multibase and multicodec, the encodings behind did:key and Multikey.
+
+Only what the project needs: multibase ``z`` (base58-btc) and ``u`` (base64url,
+no padding), and unsigned-varint multicodec prefixes (W3C CID 1.0 §Multibase,
+§Multikey; multiformats unsigned-varint). This is the one module that imports
+``base58``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import base58
+
+from did_agents.errors import MalformedError
+
+__all__ = [
+    "ED25519_PRIV",
+    "ED25519_PUB",
+    "P256_PRIV",
+    "P256_PUB",
+    "X25519_PUB",
+    "b64url_decode",
+    "b64url_encode",
+    "decode",
+    "decode_multicodec",
+    "encode",
+    "encode_multicodec",
+]
+
+# multicodec table codes (https://github.com/multiformats/multicodec/blob/master/table.csv)
+ED25519_PUB = 0xED
+X25519_PUB = 0xEC
+P256_PUB = 0x1200
+ED25519_PRIV = 0x1300
+P256_PRIV = 0x1306
+
+_B58_ALPHABET = frozenset("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+_B64URL_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def b64url_encode(data: bytes) -> str:
+    """base64url without padding (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Strict base64url without padding: no ``=``, ``+``, ``/``, whitespace, or stray bits.
+
+    RFC 7515 §2 / Appendix C; a re-encoded copy of a token must not decode to the
+    same bytes through a lenient decoder (SECURITY SEC-12).
+    """
+    if not isinstance(text, str) or not text.isascii() or not set(text) <= _B64URL_ALPHABET:
+        raise MalformedError("invalid base64url", reason="malformed")
+    if len(text) % 4 == 1:
+        raise MalformedError("invalid base64url length", reason="malformed")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedError("invalid base64url", reason="malformed") from exc
+    if b64url_encode(data) != text:
+        raise MalformedError("non-canonical base64url (trailing bits)", reason="malformed")
+    return data
+
+
+def encode(data: bytes, base: str = "z") -> str:
+    """Multibase-encode ``data``: ``z`` base58-btc or ``u`` base64url (no padding)."""
+    if base == "z":
+        return "z" + base58.b58encode(data).decode("ascii")
+    if base == "u":
+        return "u" + b64url_encode(data)
+    raise ValueError(f"unsupported multibase prefix {base!r}")
+
+
+def decode(text: str) -> bytes:
+    """Decode a ``z`` or ``u`` multibase string; anything else is ``MalformedError``."""
+    if not isinstance(text, str) or len(text) < 2:
+        raise MalformedError("invalid multibase value", reason="malformed")
+    prefix, body = text[0], text[1:]
+    if prefix == "z":
+        if not set(body) <= _B58_ALPHABET:
+            raise MalformedError("invalid base58-btc character", reason="malformed")
+        return bytes(base58.b58decode(body))
+    if prefix == "u":
+        return b64url_decode(body)
+    raise MalformedError(f"unsupported multibase prefix {prefix!r}", reason="malformed")
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def encode_multicodec(code: int, payload: bytes) -> bytes:
+    return _varint(code) + payload
+
+
+def decode_multicodec(data: bytes) -> tuple[int, bytes]:
+    """Split an unsigned-varint multicodec header from its payload (minimal encoding only)."""
+    value = 0
+    for i, byte in enumerate(data[:9]):
+        value |= (byte & 0x7F) << (7 * i)
+        if not byte & 0x80:
+            if i > 0 and byte == 0:
+                raise MalformedError("non-minimal multicodec varint", reason="malformed")
+            return value, data[i + 1 :]
+    raise MalformedError("invalid multicodec header", reason="malformed")
