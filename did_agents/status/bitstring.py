@@ -109,9 +109,11 @@ REASONS: Final[frozenset[str]] = frozenset(
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 # BSL §2.1: "an arbitrary size integer greater than or equal to 0, expressed as
 # a string in base 10". No sign, no leading zeros, no whitespace (the test suite
-# checks String(parseInt(x)) === x). The digit bound keeps int() cheap; any
-# index this long is out of range of every list we accept anyway.
-_DECIMAL_INDEX = re.compile(r"0|[1-9][0-9]{0,39}")
+# checks String(parseInt(x)) === x); ASCII digits only.
+_DECIMAL_INDEX = re.compile(r"0|[1-9][0-9]*")
+# Longer indexes are out of range of every list we accept; refusing them
+# before int() keeps parsing cheap.
+_MAX_INDEX_DIGITS: Final = 20
 _HEX_STATUS = re.compile(r"0x[0-9a-fA-F]{1,8}")
 # RFC 1952 header (10) + trailer (8) + deflate worst-case expansion (zlib deflateBound).
 _GZIP_OVERHEAD: Final = 64
@@ -618,6 +620,11 @@ def _parse_entry(entry: object) -> _Entry:
         raise _bad_entry(
             "statusListIndex must be a non-negative base-10 integer in a string",
             reason="bad_status_index",
+        )
+    if len(raw_index) > _MAX_INDEX_DIGITS:
+        raise VerificationError(
+            "statusListIndex is outside every status list we accept (RANGE_ERROR)",
+            reason="status_index_out_of_range",
         )
     index = int(raw_index)
     # §2.1 statusListCredential: "MUST be a URL to a verifiable credential".
