@@ -1,0 +1,1 @@
+"""Delegation: the capability algebra (``capabilities``) and chain verification (``chain``)."""
