@@ -1,0 +1,158 @@
+"""Single-use, expiring challenges for presentation proofs (SECURITY SEC-23, FLT-05).
+
+Spending is one conditional ``UPDATE ... WHERE spent_at IS NULL AND
+expires_at > now``: of any number of concurrent spends exactly one sees a row
+count of 1 (VC Data Model 2.0, Security Considerations, "Replay Attack": the
+verifier enforces challenge uniqueness). Only after a refusal is the row read again, to say why.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, or_, select, update
+
+from did_agents.errors import VerificationError
+from did_agents.storage.schema import challenges
+
+__all__ = ["Challenge", "ChallengeRepository"]
+
+_NONCE_BYTES = 32
+_MAX_NONCE_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Challenge:
+    nonce: str
+    purpose: str
+    domain: str
+    created_at: datetime
+    expires_at: datetime
+    client_id: str | None = None
+    spent_at: datetime | None = None
+
+
+def _challenge(row: Row[Any]) -> Challenge:
+    m = row._mapping
+    return Challenge(
+        nonce=m["nonce"],
+        purpose=m["purpose"],
+        domain=m["domain"],
+        created_at=m["created_at"],
+        expires_at=m["expires_at"],
+        client_id=m["client_id"],
+        spent_at=m["spent_at"],
+    )
+
+
+class ChallengeRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def issue(
+        self,
+        *,
+        purpose: str,
+        domain: str,
+        ttl: timedelta,
+        now: datetime,
+        client_id: str | None = None,
+    ) -> Challenge:
+        """A fresh 256-bit nonce bound to ``purpose``, ``domain`` and optionally a client."""
+        if ttl <= timedelta(0):
+            raise ValueError("challenge ttl must be positive")
+        challenge = Challenge(
+            nonce=secrets.token_urlsafe(_NONCE_BYTES),
+            purpose=purpose,
+            domain=domain,
+            created_at=now,
+            expires_at=now + ttl,
+            client_id=client_id,
+        )
+        self._conn.execute(
+            challenges.insert().values(
+                nonce=challenge.nonce,
+                purpose=purpose,
+                domain=domain,
+                client_id=client_id,
+                created_at=now,
+                expires_at=challenge.expires_at,
+            )
+        )
+        return challenge
+
+    def find(self, nonce: str) -> Challenge | None:
+        if not nonce or len(nonce) > _MAX_NONCE_LENGTH:
+            return None
+        row = self._conn.execute(select(challenges).where(challenges.c.nonce == nonce)).first()
+        return None if row is None else _challenge(row)
+
+    def spend(
+        self,
+        nonce: str,
+        now: datetime,
+        *,
+        purpose: str | None = None,
+        domain: str | None = None,
+        client_id: str | None = None,
+    ) -> Challenge:
+        """Atomically mark the challenge spent, or raise :class:`VerificationError`
+        with reason ``challenge_unknown`` / ``challenge_expired`` /
+        ``challenge_spent`` / ``challenge_mismatch``.
+
+        ``purpose`` and ``domain``, when given, must match what the challenge was
+        issued for, and a challenge issued to a client is spendable by that
+        ``client_id`` only; a mismatch does not spend it.
+        """
+        conditions = [
+            challenges.c.nonce == nonce,
+            challenges.c.spent_at.is_(None),
+            challenges.c.expires_at > now,
+        ]
+        if purpose is not None:
+            conditions.append(challenges.c.purpose == purpose)
+        if domain is not None:
+            conditions.append(challenges.c.domain == domain)
+        # A challenge bound to a client can only be spent by that client.
+        conditions.append(or_(challenges.c.client_id.is_(None), challenges.c.client_id == client_id))
+        if nonce and len(nonce) <= _MAX_NONCE_LENGTH:
+            result = self._conn.execute(update(challenges).where(*conditions).values(spent_at=now))
+            if result.rowcount == 1:
+                challenge = self.find(nonce)
+                assert challenge is not None
+                return challenge
+        raise self._why_refused(nonce, now, purpose=purpose, domain=domain, client_id=client_id)
+
+    def _why_refused(
+        self,
+        nonce: str,
+        now: datetime,
+        *,
+        purpose: str | None,
+        domain: str | None,
+        client_id: str | None,
+    ) -> VerificationError:
+        challenge = self.find(nonce)
+        if challenge is None:
+            return VerificationError("unknown challenge", reason="challenge_unknown")
+        if challenge.spent_at is not None:
+            return VerificationError("challenge already used", reason="challenge_spent")
+        if challenge.expires_at <= now:
+            return VerificationError("challenge expired", reason="challenge_expired")
+        if (
+            (purpose is not None and challenge.purpose != purpose)
+            or (domain is not None and challenge.domain != domain)
+            or (challenge.client_id is not None and challenge.client_id != client_id)
+        ):
+            return VerificationError("challenge issued for another use", reason="challenge_mismatch")
+        # Spent by a concurrent request between our UPDATE and this read.
+        return VerificationError("challenge already used", reason="challenge_spent")
+
+    def purge(self, now: datetime, *, keep: timedelta = timedelta(0)) -> int:
+        """Delete challenges that expired before ``now - keep``. A purged nonce
+        reads as unknown, which is refused just the same."""
+        result = self._conn.execute(delete(challenges).where(challenges.c.expires_at <= now - keep))
+        return result.rowcount

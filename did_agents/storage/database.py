@@ -1,0 +1,123 @@
+"""The :class:`Database` handle services keep: engine, transactions, migrations.
+
+The API is synchronous (SQLAlchemy's sync engine); async services call it
+through a thread pool. Repositories take the :class:`~sqlalchemy.Connection`
+that :meth:`Database.transaction` yields, so a business write and its audit
+event commit or roll back together (SECURITY FLT-03: if the audit write fails,
+nothing is minted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.engine import URL
+
+from did_agents.errors import StorageError
+from did_agents.storage import migrate
+from did_agents.storage.engine import (
+    BEGIN_OPTION,
+    DEFAULT_BUSY_TIMEOUT,
+    Backend,
+    backend_of,
+    create_engine_for,
+    translate_errors,
+)
+from did_agents.storage.schema import metadata
+
+__all__ = ["Database"]
+
+T = TypeVar("T")
+
+
+class Database:
+    """One database (SQLite file or PostgreSQL), shared by all requests of a service."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._backend: Backend = backend_of(engine)
+
+    @classmethod
+    def connect(
+        cls,
+        url: str | URL,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        pool_size: int = 10,
+        upgrade: bool = False,
+    ) -> Database:
+        """Create the engine for ``url``; with ``upgrade``, migrate to head first."""
+        database = cls(create_engine_for(url, busy_timeout=busy_timeout, pool_size=pool_size))
+        if upgrade:
+            database.upgrade()
+        return database
+
+    def __repr__(self) -> str:
+        # The URL's password is masked by SQLAlchemy's URL repr.
+        return f"Database({self._engine.url!r})"
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the bundled migrations (safe to call from several instances at once)."""
+        migrate.upgrade(self._engine, revision)
+
+    def revision(self) -> str | None:
+        return migrate.current_revision(self._engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back on error.
+
+        On SQLite it starts with ``BEGIN IMMEDIATE``: writers queue for the lock
+        (up to the busy timeout) instead of failing half-way. Database errors
+        leave as :class:`~did_agents.errors.StorageError` /
+        :class:`~did_agents.errors.ConflictError`.
+        """
+        with translate_errors(), self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (a consistent snapshot; no write lock taken)."""
+        with translate_errors(), self._engine.connect() as conn:
+            if self._backend == "sqlite":
+                conn.execution_options(**{BEGIN_OPTION: "DEFERRED"})
+            else:
+                conn.execution_options(postgresql_readonly=True)
+            with conn.begin():
+                yield conn
+
+    def run(self, work: Callable[[Connection], T], *, attempts: int = 3) -> T:
+        """Run ``work`` in a write transaction, retrying it when the database
+        reports a retryable conflict (PostgreSQL §13.5: serialization failure,
+        deadlock; SQLite: still locked after the busy timeout)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as conn:
+                    return work(conn)
+            except StorageError as error:
+                if error.reason != "storage_busy" or attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table — for checking that a refusal wrote nothing (SECURITY NEG-INV 2)."""
+        with self.read() as conn:
+            return {
+                table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for table in metadata.sorted_tables
+            }
+
+    def dispose(self) -> None:
+        """Close pooled connections (at shutdown)."""
+        self._engine.dispose()

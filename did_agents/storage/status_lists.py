@@ -1,0 +1,282 @@
+"""Status lists (W3C Bitstring Status List v1.0) as stored by the issuer.
+
+The raw, uncompressed bitstring lives in ``status_lists.bitstring``; encoding it
+(GZIP + multibase) and signing the list credential is
+:mod:`did_agents.status.bitstring`'s job. Bit order follows the spec: index 0 is
+the left-most (most significant) bit of the first byte.
+
+Concurrency:
+
+- **allocation** picks a random index (Bitstring Status List §2.1: the index
+  SHOULD be random; §6.5 privacy) and inserts ``(list_id, status_index)``; the primary key makes a second
+  claim of the same index impossible, and a collision just draws again;
+- **bit changes** are read-modify-write on one row, done under ``SELECT ... FOR
+  UPDATE`` on PostgreSQL (SQLite's ``BEGIN IMMEDIATE`` already serializes
+  writers) plus a version compare-and-swap, so concurrent revocations never
+  lose each other's bits (SECURITY FLT-06);
+- the **signed list cache** is stored with the version it was signed at and is
+  served only while that version is current.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from sqlalchemy import Connection, Row, func, select, update
+
+from did_agents.errors import ConflictError, NotFoundError, StorageError
+from did_agents.storage.engine import insert_ignoring_conflicts
+from did_agents.storage.schema import status_allocations, status_lists
+
+__all__ = [
+    "DEFAULT_LIST_SIZE",
+    "StatusAllocation",
+    "StatusList",
+    "StatusListRepository",
+    "StatusPurpose",
+    "get_bit",
+]
+
+StatusPurpose = Literal["revocation", "suspension"]
+
+# Bitstring Status List §6.1: at least 131,072 entries (16 KiB) for herd privacy.
+DEFAULT_LIST_SIZE: Final = 131_072
+_RANDOM_ATTEMPTS: Final = 32
+
+
+def _locate(index: int) -> tuple[int, int]:
+    return index // 8, 0x80 >> (index % 8)
+
+
+def get_bit(bitstring: bytes, index: int) -> bool:
+    """The bit at ``index``; index 0 is the most significant bit of byte 0."""
+    byte, mask = _locate(index)
+    return bool(bitstring[byte] & mask)
+
+
+@dataclass(frozen=True)
+class StatusList:
+    id: str
+    purpose: StatusPurpose
+    size: int
+    bitstring: bytes = field(repr=False)
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    signed_credential: str | None = field(default=None, repr=False)
+    signed_version: int | None = None
+
+    def bit(self, index: int) -> bool:
+        if not 0 <= index < self.size:
+            raise IndexError("status index out of range")
+        return get_bit(self.bitstring, index)
+
+    @property
+    def current_signed_credential(self) -> str | None:
+        """The cached signed list credential, if it reflects the current bits."""
+        return self.signed_credential if self.signed_version == self.version else None
+
+
+@dataclass(frozen=True)
+class StatusAllocation:
+    list_id: str
+    index: int
+    credential_id: str
+    allocated_at: datetime
+
+
+def _status_list(row: Row[Any]) -> StatusList:
+    m = row._mapping
+    return StatusList(
+        id=m["id"],
+        purpose=m["purpose"],
+        size=m["size"],
+        bitstring=bytes(m["bitstring"]),
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        signed_credential=m["signed_credential"],
+        signed_version=m["signed_version"],
+    )
+
+
+class StatusListRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def create(
+        self, list_id: str, purpose: StatusPurpose, *, now: datetime, size: int = DEFAULT_LIST_SIZE
+    ) -> StatusList:
+        """A new all-zero list. ``size`` is a positive multiple of 8."""
+        if size <= 0 or size % 8:
+            raise ValueError("status list size must be a positive multiple of 8")
+        status_list = StatusList(
+            id=list_id,
+            purpose=purpose,
+            size=size,
+            bitstring=bytes(size // 8),
+            version=0,
+            created_at=now,
+            updated_at=now,
+        )
+        inserted = self._conn.execute(
+            insert_ignoring_conflicts(self._conn, status_lists).values(
+                id=list_id,
+                purpose=purpose,
+                size=size,
+                bitstring=status_list.bitstring,
+                version=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        if inserted.rowcount != 1:
+            raise ConflictError("a status list with this id exists", reason="status_list_exists")
+        return status_list
+
+    def find(self, list_id: str, *, for_update: bool = False) -> StatusList | None:
+        query = select(status_lists).where(status_lists.c.id == list_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._conn.execute(query).first()
+        return None if row is None else _status_list(row)
+
+    def get(self, list_id: str, *, for_update: bool = False) -> StatusList:
+        status_list = self.find(list_id, for_update=for_update)
+        if status_list is None:
+            raise NotFoundError("no such status list", reason="status_list_not_found")
+        return status_list
+
+    def lists(self, *, purpose: StatusPurpose | None = None) -> list[StatusList]:
+        query = select(status_lists).order_by(status_lists.c.created_at, status_lists.c.id)
+        if purpose is not None:
+            query = query.where(status_lists.c.purpose == purpose)
+        return [_status_list(row) for row in self._conn.execute(query)]
+
+    def allocated_count(self, list_id: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(status_allocations)
+            .where(status_allocations.c.list_id == list_id)
+        )
+        return int(self._conn.execute(query).scalar_one())
+
+    def allocation(self, list_id: str, index: int) -> StatusAllocation | None:
+        row = self._conn.execute(
+            select(status_allocations).where(
+                status_allocations.c.list_id == list_id, status_allocations.c.status_index == index
+            )
+        ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return StatusAllocation(
+            list_id=m["list_id"],
+            index=m["status_index"],
+            credential_id=m["credential_id"],
+            allocated_at=m["allocated_at"],
+        )
+
+    def allocate(
+        self,
+        list_id: str,
+        credential_id: str,
+        *,
+        now: datetime,
+        choose: Callable[[int], int] = secrets.randbelow,
+    ) -> int:
+        """Claim a random free index of ``list_id`` for ``credential_id``.
+
+        ``choose(n)`` returns a uniformly random int in ``[0, n)`` (injectable
+        for tests). The credential row may be inserted later in the same
+        transaction (the foreign key is deferred). Raises
+        :class:`ConflictError` ``status_list_full`` when no index is left and
+        ``status_already_allocated`` if the credential has an entry here.
+        """
+        size = self._conn.execute(
+            select(status_lists.c.size).where(status_lists.c.id == list_id)
+        ).scalar_one_or_none()
+        if size is None:
+            raise NotFoundError("no such status list", reason="status_list_not_found")
+        for _ in range(_RANDOM_ATTEMPTS):
+            index = choose(size)
+            if self._try_claim(list_id, index, credential_id, size, now):
+                return index
+        # A crowded list: draw among the indexes still free.
+        for _ in range(_RANDOM_ATTEMPTS):
+            taken = set(
+                self._conn.execute(
+                    select(status_allocations.c.status_index).where(status_allocations.c.list_id == list_id)
+                ).scalars()
+            )
+            free = [i for i in range(size) if i not in taken]
+            if not free:
+                raise ConflictError("the status list is full", reason="status_list_full")
+            index = free[choose(len(free))]
+            if self._try_claim(list_id, index, credential_id, size, now):
+                return index
+        raise StorageError("could not allocate a status index", reason="storage_busy")
+
+    def _try_claim(self, list_id: str, index: int, credential_id: str, size: int, now: datetime) -> bool:
+        if not 0 <= index < size:
+            raise ValueError("choose() returned an index out of range")
+        inserted = self._conn.execute(
+            insert_ignoring_conflicts(self._conn, status_allocations).values(
+                list_id=list_id, status_index=index, credential_id=credential_id, allocated_at=now
+            )
+        )
+        if inserted.rowcount == 1:
+            return True
+        # Either the index is taken (draw again) or this credential already has one.
+        existing = self._conn.execute(
+            select(status_allocations.c.status_index).where(
+                status_allocations.c.list_id == list_id,
+                status_allocations.c.credential_id == credential_id,
+            )
+        ).first()
+        if existing is not None:
+            raise ConflictError(
+                "the credential already has an entry in this status list",
+                reason="status_already_allocated",
+            )
+        return False
+
+    def set_bit(self, list_id: str, index: int, value: bool, *, now: datetime) -> int:
+        """Set the bit at an allocated ``index`` and return the list's new version
+        (unchanged if the bit already had ``value``)."""
+        current = self.get(list_id, for_update=True)
+        if not 0 <= index < current.size:
+            raise NotFoundError("status index out of range", reason="status_index_unallocated")
+        if self.allocation(list_id, index) is None:
+            raise NotFoundError("status index not allocated", reason="status_index_unallocated")
+        if current.bit(index) == value:
+            return current.version
+        bits = bytearray(current.bitstring)
+        byte, mask = _locate(index)
+        bits[byte] = bits[byte] | mask if value else bits[byte] & ~mask
+        result = self._conn.execute(
+            update(status_lists)
+            .where(status_lists.c.id == list_id, status_lists.c.version == current.version)
+            .values(bitstring=bytes(bits), version=current.version + 1, updated_at=now)
+        )
+        if result.rowcount != 1:
+            # Cannot happen under the row lock / write lock; never overwrite blindly.
+            raise StorageError("status list changed concurrently", reason="storage_busy")
+        return current.version + 1
+
+    def get_bit(self, list_id: str, index: int) -> bool:
+        return self.get(list_id).bit(index)
+
+    def store_signed(self, list_id: str, credential: str, *, version: int) -> bool:
+        """Cache the list credential signed over ``version``. Returns ``False`` (and
+        stores nothing) if the bits changed since — the caller re-signs."""
+        result = self._conn.execute(
+            update(status_lists)
+            .where(status_lists.c.id == list_id, status_lists.c.version == version)
+            .values(signed_credential=credential, signed_version=version)
+        )
+        return result.rowcount == 1
