@@ -59,6 +59,7 @@ __all__ = [
     "sign_compact",
     "validate_claims",
     "verify_compact",
+    "verify_parsed",
 ]
 
 #: RFC 8037 §3.1 ``EdDSA`` (Ed25519) and RFC 7518 §3.4 ``ES256`` (P-256). Case-sensitive (RFC 7515 §4.1.1).
@@ -283,7 +284,30 @@ def verify_compact(
     §4.1.9) and ``typ_optional`` accepts a header without ``typ`` (VCDM 1.1 §6.3.1
     JWTs, which carry none). Claims are *not* validated: see :func:`validate_claims`.
     """
-    parsed = parse_compact(token, max_length=max_length)
+    return verify_parsed(
+        parse_compact(token, max_length=max_length),
+        key,
+        typ=typ,
+        typ_optional=typ_optional,
+        allow_application_prefix=allow_application_prefix,
+        max_length=max_length,
+    )
+
+
+def verify_parsed(
+    parsed: ParsedJWS,
+    key: PublicKey,
+    *,
+    typ: str | tuple[str, ...],
+    typ_optional: bool = False,
+    allow_application_prefix: bool = False,
+    max_length: int = DEFAULT_MAX_TOKEN_LENGTH,
+) -> VerifiedJWS:
+    """:func:`verify_compact` for a token already parsed with :func:`parse_compact`.
+
+    For callers that must read the (unverified) header first, e.g. ``kid`` to
+    find the key, without parsing the token twice.
+    """
     # RFC 8725 §3.1: the algorithm belongs to the key; the header only has to agree with it.
     if parsed.header["alg"] != key.alg:
         raise VerificationError(
