@@ -116,7 +116,9 @@ def has_type(document: Mapping[str, Any], wanted: str) -> bool:
 def parse_date_time_stamp(value: object, member: str) -> datetime:
     """Parse an XSD ``dateTimeStamp`` (VCDM §4.9), refusing anything else with ``invalid_date``."""
     if not isinstance(value, str) or not _DATE_TIME_STAMP.match(value):
-        raise _bad(f"{member} must be an XML Schema dateTimeStamp (e.g. 2026-12-01T09:00:00Z)", "invalid_date")
+        raise _bad(
+            f"{member} must be an XML Schema dateTimeStamp (e.g. 2026-12-01T09:00:00Z)", "invalid_date"
+        )
     try:
         return parse_datetime(value)
     except (ValueError, OverflowError) as exc:
@@ -411,7 +413,4 @@ def validate_presentation(document: object, *, validate_credentials: bool = True
             entries.append(obj)
     _check_names(doc, "presentation")
     _check_proof_shape(doc)
-    return Presentation(
-        data=doc, id=presentation_id, types=types, holder=holder, credentials=tuple(entries)
-    )
-
+    return Presentation(data=doc, id=presentation_id, types=types, holder=holder, credentials=tuple(entries))
