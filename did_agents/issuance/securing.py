@@ -1,0 +1,95 @@
+"""Securing an unsecured credential in one of the issuer's formats.
+
+- ``eddsa-rdfc-2022`` (default) and ``eddsa-jcs-2022``: an embedded
+  ``DataIntegrityProof`` (VC Data Integrity §4.2 "Add Proof"; VC-DI-EDDSA §3.2, §3.3);
+- ``jose``: an enveloping JWS, ``typ: vc+jwt``, payload = the
+  credential (VC-JOSE-COSE §3.1.1). The W3C VC API answers it as an
+  ``EnvelopedVerifiableCredential`` whose ``id`` is a ``data:`` URL
+  (VCDM 2.0 §4.13).
+
+Signing failures caused by the credential itself (an undefined term or an
+unknown context found while canonicalizing, VC Data Integrity §4.1 "Validating
+Contexts") surface as ``MalformedError`` (``undefined_term`` /
+``unknown_context`` / ``invalid_credential``); only genuine faults are 500s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from did_agents.clock import Clock
+from did_agents.errors import DIDAgentsError, MalformedError
+from did_agents.issuance.organization import OrganizationIdentity
+from did_agents.proofs.data_integrity import add_proof
+from did_agents.proofs.jose import sign_vc_jwt
+from did_agents.storage.credentials import CredentialFormat
+
+__all__ = ["FORMATS", "SecuredCredential", "SecuringFormat", "enveloped", "secure_credential"]
+
+SecuringFormat = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "jose"]
+FORMATS: Final[tuple[str, ...]] = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "jose")
+_CREDENTIALS_V2: Final = "https://www.w3.org/ns/credentials/v2"
+
+
+@dataclass(frozen=True)
+class SecuredCredential:
+    """A secured credential: ``body`` is stored and served exactly as issued."""
+
+    format: CredentialFormat
+    body: str
+    #: The JSON-LD form: the credential with its proof, or the enveloped credential (JOSE).
+    document: dict[str, Any]
+
+
+def enveloped(token: str) -> dict[str, Any]:
+    """VCDM 2.0 §4.13: an ``EnvelopedVerifiableCredential`` carrying a ``vc+jwt``."""
+    return {
+        "@context": [_CREDENTIALS_V2],
+        "id": "data:application/vc+jwt," + token,
+        "type": "EnvelopedVerifiableCredential",
+    }
+
+
+def secure_credential(
+    credential: Mapping[str, Any],
+    organization: OrganizationIdentity,
+    securing: str,
+    *,
+    clock: Clock,
+) -> SecuredCredential:
+    """Sign ``credential`` with the organization's active key in the ``securing`` format."""
+    if securing not in FORMATS:
+        raise MalformedError(
+            f"unknown securing format {securing[:40]!r} (use one of {', '.join(FORMATS)})",
+            reason="unsupported_format",
+        )
+    if securing == "jose":
+        # VC-JOSE-COSE §3.1.1: typ vc+jwt, cty vc; kid names the verification method.
+        try:
+            token = sign_vc_jwt(credential, organization.signing_key, kid=organization.signing_kid)
+        except ValueError as exc:
+            raise MalformedError(f"credential cannot be secured: {exc}", reason="invalid_credential") from exc
+        return SecuredCredential(format="application/vc+jwt", body=token, document=enveloped(token))
+    try:
+        signed = add_proof(
+            credential,
+            key=organization.signing_key,
+            verification_method=organization.signing_kid,
+            cryptosuite=securing,
+            proof_purpose="assertionMethod",
+            clock=clock,
+        )
+    except DIDAgentsError as exc:
+        # Canonicalization refused the document (undefined term, unknown context, ...).
+        reason = exc.reason if exc.reason in ("undefined_term", "unknown_context") else "invalid_credential"
+        raise MalformedError(f"credential cannot be secured: {exc.description}", reason=reason) from exc
+    except ValueError as exc:
+        raise MalformedError(f"credential cannot be secured: {exc}", reason="invalid_credential") from exc
+    return SecuredCredential(
+        format="application/vc",
+        body=json.dumps(signed, separators=(",", ":"), ensure_ascii=False),
+        document=signed,
+    )

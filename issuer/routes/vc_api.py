@@ -1,0 +1,37 @@
+"""W3C VC API issuer endpoints: ``POST /credentials/issue``, ``POST /credentials/status``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from did_agents.issuance import vc_api as core
+from issuer.deps import Admin, IssueActor, IssuerDep
+from issuer.models import ErrorOut, IssueRequest, IssueResponse, StatusUpdate
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/credentials", tags=["W3C VC API"])
+
+
+@router.post(
+    "/issue",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IssueResponse,
+    summary="Issue a credential (VC API: IssueCredentialRequest → {verifiableCredential})",
+    responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+)
+def issue(body: IssueRequest, issuer: IssuerDep, actor: IssueActor) -> dict[str, Any]:
+    result = core.issue_credential(issuer, body.credential, body.options, actor)
+    return {"verifiableCredential": result.secured.document}
+
+
+@router.post(
+    "/status",
+    summary="Update a credential's status (VC API: UpdateCredentialStatus)",
+    responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+)
+def update_status(body: StatusUpdate, issuer: IssuerDep, actor: Admin) -> dict[str, Any]:
+    credential_id, statuses = core.update_credential_status(issuer, body.model_dump(), actor)
+    return {"credentialId": credential_id, "status": statuses}

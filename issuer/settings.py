@@ -1,0 +1,77 @@
+"""Issuer configuration (pydantic-settings, prefix ``DID_AGENTS_``).
+
+Built in :func:`issuer.app.create_app` (or by the CLI) and kept on
+``app.state``; nothing here reads the environment at import time (STYLE:
+"Configuration").
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["IssuerSettings", "SecuringFormat"]
+
+SecuringFormat = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "jose"]
+
+_log = logging.getLogger(__name__)
+
+
+class IssuerSettings(BaseSettings):
+    """Everything the issuer service needs to start.
+
+    ``base_url`` is the public origin (``https://issuer.example``); the
+    organization DID is ``did:web:<host>`` of that origin (did:web §3.1:
+    a port is percent-encoded as ``%3A``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DID_AGENTS_", env_file=".env", extra="ignore")
+
+    base_url: str = "http://localhost:8000"
+    data_dir: Path = Path(".did-agents")
+    database_url: str | None = None
+    keystore_path: Path | None = None
+    keystore_passphrase: SecretStr | None = None
+    #: 32 random bytes, base64url, instead of a passphrase (the "dir" KDF of the key store).
+    keystore_key: SecretStr | None = None
+
+    #: W3C VC API conformance runs only: ``POST /credentials/issue`` without operator credentials.
+    vc_api_open_issue: bool = False
+
+    max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    max_json_depth: int = Field(default=32, gt=0)
+    credential_validity_days: int = Field(default=365, gt=0)
+    default_format: SecuringFormat = "eddsa-rdfc-2022"
+    challenge_ttl_seconds: int = Field(default=300, gt=0)
+    status_list_size: int = Field(default=131_072, ge=131_072)
+    #: Cache-Control max-age of ``GET /status/{list}`` (seconds).
+    status_list_max_age: int = Field(default=30, ge=0)
+    #: role name → list of ``{resource, scopes}`` (JSON in the environment).
+    role_capabilities: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        value = value.rstrip("/")
+        if not value.startswith(("https://", "http://")) or "/" in value.split("://", 1)[1]:
+            raise ValueError("base_url must be an origin like https://issuer.example")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'did-agents.db').resolve()}"
+
+    @property
+    def resolved_keystore_path(self) -> Path:
+        return self.keystore_path or self.data_dir / "keystore.json"
+
+    def warn_if_open_issue(self) -> None:
+        if self.vc_api_open_issue:
+            _log.warning(
+                "DID_AGENTS_VC_API_OPEN_ISSUE is on: POST /credentials/issue needs no operator"
+                " credentials. Use this for conformance test runs only."
+            )
