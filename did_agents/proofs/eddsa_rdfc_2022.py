@@ -30,7 +30,15 @@ _PROOF_TYPE: Final = "DataIntegrityProof"
 
 def check_proof_context(unsecured: Mapping[str, Any], proof_options: Mapping[str, Any]) -> None:
     """A proof ``@context``, if present, must equal the document's (module docstring)."""
-    if "@context" in proof_options and proof_options["@context"] != unsecured.get("@context"):
+    if "@context" not in proof_options:
+        return
+    proof_context, document_context = proof_options["@context"], unsecured.get("@context")
+    # A single context and a one-element list are the same @context (JSON-LD 1.1 §3.1).
+    if not isinstance(proof_context, list):
+        proof_context = [proof_context]
+    if not isinstance(document_context, list):
+        document_context = [document_context]
+    if proof_context != document_context:
         raise VerificationError("the proof's @context is not the document's @context", reason="malformed")
 
 

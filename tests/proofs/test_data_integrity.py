@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from did_agents import multibase
 from did_agents.clock import FixedClock, format_datetime
@@ -27,6 +29,7 @@ from did_agents.proofs import (
     supported_cryptosuites,
     verify_proof,
 )
+from did_agents.proofs.data_integrity import _B58_ALPHABET, _proof_bytes
 from tests.proofs.conftest import EDDSA, VECTOR_CREATED, read_json
 
 pytestmark = pytest.mark.anyio
@@ -541,3 +544,17 @@ class TestTime:
     async def test_negative_skew_is_misuse(self, resolver: DIDResolver, clock: FixedClock) -> None:
         with pytest.raises(ValueError, match="skew"):
             await _verify(_sign(), resolver, clock, max_clock_skew=timedelta(seconds=-1))
+
+
+class TestProofValueEncoding:
+    """DI §2.1 proofValue: base58-btc multibase (CID 1.0 §2.4), decoded on the hot path."""
+
+    @given(st.binary(min_size=1, max_size=100))
+    def test_decodes_what_multibase_encodes(self, raw: bytes) -> None:
+        assert _proof_bytes({"proofValue": multibase.encode(raw, "z")}) == raw
+
+    @given(st.text(min_size=1, max_size=20).filter(lambda t: not set(t) <= set(_B58_ALPHABET.decode())))
+    def test_refuses_characters_outside_the_alphabet(self, text: str) -> None:
+        with pytest.raises(VerificationError) as info:
+            _proof_bytes({"proofValue": "z" + text})
+        assert info.value.reason == "malformed"
