@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 from cryptography.exceptions import InvalidSignature
@@ -83,6 +84,11 @@ class PublicKey:
         if self.key_type is KeyType.ED25519:
             if len(self.raw) != 32:
                 raise MalformedError("Ed25519 public key must be 32 bytes", reason="malformed_key")
+            # did:key §Signature Method Creation step 4 (invalidPublicKey); SECURITY SEC-28: refuse
+            # non-canonical encodings, points off the curve and small-order points (e.g. the identity)
+            # at import, not only when a signature is checked.
+            if not nacl.bindings.crypto_core_ed25519_is_valid_point(self.raw):
+                raise MalformedError("Ed25519 public key is not a valid curve point", reason="malformed_key")
             impl: Any = nacl.signing.VerifyKey(self.raw)
         else:
             if len(self.raw) != 33 or self.raw[0] not in (2, 3):
