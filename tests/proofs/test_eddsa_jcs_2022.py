@@ -192,6 +192,20 @@ class TestTampering:
         with pytest.raises(SignatureError):
             await _verify(signed, resolver, vector_clock)
 
+    @pytest.mark.parametrize(
+        "value",
+        [pytest.param("\ud800", id="lone-surrogate"), pytest.param(2**64 + 1, id="integer-beyond-double")],
+    )
+    async def test_value_without_a_canonical_form_is_malformed(
+        self, value: Any, resolver: DIDResolver, vector_clock: FixedClock
+    ) -> None:
+        # RFC 8785 §3.2.2: no canonical form -> refused, not crashed or silently rounded.
+        signed = copy.deepcopy(SIGNED)
+        signed["credentialSubject"]["alumniOf"] = value
+        with pytest.raises(VerificationError) as info:
+            await _verify(signed, resolver, vector_clock)
+        assert info.value.reason == "malformed"
+
 
 json_leaves = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=20)
 json_values = st.recursive(
