@@ -211,7 +211,10 @@ def add_proof(
     given), written as a whole-second UTC ``dateTimeStamp``. The input is
     never mutated. Raises ``ValueError`` for misuse: an unknown cryptosuite, a
     key of the wrong type, a document that already has a proof (proof sets are
-    not supported), ``expires`` not after ``created``.
+    not supported), naive datetimes, ``expires`` not after ``created``. A
+    document the suite cannot canonicalize raises what canonicalization
+    raises: ``VerificationError`` (``undefined_term``, ``unknown_context``) or
+    ``MalformedError``.
     """
     suite = _SUITES.get(cryptosuite)
     if suite is None:
@@ -227,6 +230,8 @@ def add_proof(
     _check_did_key_binding(verification_method, key.public_key)
     if created is None:
         created = (clock or SystemClock()).now()
+    if created.tzinfo is None or (expires is not None and expires.tzinfo is None):
+        raise ValueError("created and expires must be timezone-aware datetimes")
     created_text = format_datetime(created)
     if expires is not None and parse_datetime(format_datetime(expires)) <= parse_datetime(created_text):
         raise ValueError("expires must be after created")
@@ -258,7 +263,7 @@ def add_proof(
     # proofPurpose, domain and challenge are copied from the options).
     # Steps 5-7: a copy of the input document with the proof set.
     secured = dict(unsecured)
-    secured["proof"] = proof
+    secured["proof"] = _copy_json(proof)  # shares nothing (e.g. @context) with the document
     return secured
 
 

@@ -205,7 +205,9 @@ class TestAddProof:
         assert document == CREDENTIAL
         assert "proof" not in document
         signed["credentialSubject"]["alumniOf"] = "changed"
-        assert document["credentialSubject"]["alumniOf"] == CREDENTIAL["credentialSubject"]["alumniOf"]
+        signed["@context"].append("https://w3id.org/did-agents/v1")
+        assert document == CREDENTIAL
+        assert signed["proof"]["@context"] == CREDENTIAL["@context"]
 
     def test_created_defaults_to_the_clock(self) -> None:
         clock = FixedClock(NOW + timedelta(seconds=7, microseconds=5))
@@ -236,6 +238,7 @@ class TestAddProof:
             ({"vm": P256_VM}, "did:key"),
             ({"expires": NOW}, "after created"),
             ({"proof_purpose": "keyAgreement"}, "proof purpose"),
+            ({"created": NOW.replace(tzinfo=None)}, "timezone-aware"),
         ],
     )
     def test_misuse_is_a_value_error(self, kwargs: dict[str, Any], match: str) -> None:
