@@ -75,7 +75,5 @@ def verify_possession(
     nonce = claims.get("nonce")
     if not isinstance(nonce, str):
         raise MalformedError("the proof has no nonce", reason="missing_claim")
-    challenge = ChallengeRepository(conn).spend(nonce, now, purpose=CHALLENGE_PURPOSE, domain=audience)
-    if challenge.client_id is not None and challenge.client_id != did:
-        raise VerificationError("the challenge was issued for another DID", reason="challenge_mismatch")
-    return challenge
+    # A challenge bound to a DID is spendable for that DID only (the repository checks it).
+    return ChallengeRepository(conn).spend(nonce, now, purpose=CHALLENGE_PURPOSE, domain=audience, client_id=did)

@@ -97,8 +97,7 @@ def issue_credential(issuer: Issuer, credential: object, options: object, actor:
     purposes = _status_purposes(options["credentialStatus"]) if "credentialStatus" in options else ()
     if purposes and "credentialStatus" in document:
         raise MalformedError("the credential already has a credentialStatus", reason="invalid_options")
-    if securing != "eddsa-rdfc-2022":
-        # RDFC canonicalization checks terms while signing; the other formats need it done here.
+    if True:  # every format: JSON-LD safe mode, every term defined (VC Data Integrity §4.1)
         try:
             jsonld.expand(document, safe=True)
         except DIDAgentsError as exc:

@@ -1,0 +1,54 @@
+"""``did-agents serve``: the issuer (and, once it exists, the verifier) on uvicorn.
+
+:func:`build_asgi_app` is the one place the served application is assembled;
+the verifier will be mounted beside the issuer there (see the ``TODO(verifier)``
+hook), so one process serves both on the embedded SQLite default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from did_agents.cli._issuer import fail, issuer_settings
+from did_agents.errors import DIDAgentsError
+
+__all__ = ["app", "build_asgi_app"]
+
+app = typer.Typer(help="Run the issuer service.")
+
+
+def build_asgi_app(settings: Any) -> Any:
+    """The served ASGI app: the issuer today.
+
+    Verifier hook: once ``verifier.app:create_app`` exists, build it here from
+    the same settings/database and mount it (``issuer_app.mount("/verifier", ...)``
+    or a path-dispatching router), so ``did-agents serve`` hosts both.
+    """
+    from issuer.app import create_app
+
+    return create_app(settings)
+
+
+@app.callback(invoke_without_command=True)
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    base_url: Annotated[str | None, typer.Option("--base-url")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="uvicorn worker processes")] = 1,
+) -> None:
+    """Start the service. Refuses to start without an initialized organization and key store."""
+    import uvicorn
+
+    settings = issuer_settings(base_url, data_dir)
+    try:
+        asgi = build_asgi_app(settings)
+    except DIDAgentsError as exc:
+        raise fail(exc) from exc
+    if workers != 1:
+        typer.secho("only --workers 1 is supported for now (the app is built in this process)", err=True)
+        raise typer.Exit(code=2)
+    uvicorn.run(asgi, host=host, port=port, loop="uvloop", http="httptools", log_level="info")
