@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib
 import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
@@ -68,7 +67,7 @@ from did_agents.did.resolver import Resolver
 from did_agents.errors import DIDAgentsError, InputTooLargeError, MalformedError, VerificationError
 from did_agents.jsonld import KNOWN_CONTEXTS, expand
 from did_agents.keys import PrivateKey
-from did_agents.proofs import data_integrity, jose
+from did_agents.proofs import data_integrity, jose, legacy
 from did_agents.status.bitstring import check_status
 
 __all__ = [
@@ -392,13 +391,17 @@ async def _verify_credential(credential: Mapping[str, Any] | str, ctx: _Context)
     fmt: Format | None = None
     document = credential if isinstance(credential, Mapping) else None
     try:
-        if isinstance(credential, Mapping) and has_type(credential, ENVELOPED_CREDENTIAL_TYPE):
+        enveloped = isinstance(credential, Mapping) and has_type(credential, ENVELOPED_CREDENTIAL_TYPE)
+        if enveloped:
             credential = jose.parse_enveloped(credential)
             document = None
         if isinstance(credential, str):
             fmt = _jwt_format(credential)
             if fmt == "vp+jwt":
                 raise MalformedError("this is a presentation (vp+jwt), not a credential", reason="malformed")
+            if enveloped and fmt != "vc+jwt":
+                # VCDM §4.13.1: the data: URL says application/vc+jwt; the JWT must be one.
+                raise MalformedError("an enveloped vc+jwt must be typed vc+jwt", reason="malformed")
         else:
             fmt = _document_format(credential)
         _check_allowed(fmt, ctx.allowed_formats)
@@ -491,22 +494,25 @@ async def _verify_legacy(
     credential: Mapping[str, Any] | str, fmt: Format, ctx: _Context
 ) -> VerificationResult:
     # VCDM 1.1 credentials: the proof and the 1.1 data model are the legacy module's.
-    try:
-        legacy: Any = importlib.import_module("did_agents.proofs.legacy")
-    except ImportError:
-        legacy = None
-    verify = getattr(
-        legacy, "verify_jwt_credential" if isinstance(credential, str) else "verify_ldp_credential", None
+    verified = await legacy.verify_legacy_credential(
+        credential, resolver=ctx.resolver, clock=ctx.clock, leeway=ctx.clock_skew
     )
-    if verify is None:
-        raise VerificationError(f"{fmt} credentials are not supported yet", reason="unsupported_format")
-    verified = await verify(credential, resolver=ctx.resolver, clock=ctx.clock)
+    return _legacy_result(verified, fmt)
+
+
+def _legacy_result(
+    verified: legacy.VerifiedLegacy, fmt: Format, *, holder: bool = False
+) -> VerificationResult:
     return VerificationResult(
         verified=True,
-        document=dict(verified.document),
+        document=verified.document,
         format=fmt,
-        issuer=verified.issuer,
-        verification_method=verified.verification_method,
+        issuer=None if holder else verified.issuer,
+        holder=verified.issuer if holder else None,
+        verification_method=verified.verification_method.id,
+        credentials=tuple(
+            _legacy_result(c, "jwt-1.1" if c.format == "jwt-1.1" else "ldp-1.1") for c in verified.credentials
+        ),
     )
 
 
@@ -663,11 +669,24 @@ async def verify_presentation(
     document: Mapping[str, Any] | None = presentation if isinstance(presentation, Mapping) else None
     try:
         _check_input(presentation, max_bytes, max_depth)
+        fmt = _jwt_format(presentation) if isinstance(presentation, str) else _document_format(presentation)
+        _check_allowed(fmt, allowed_formats)
+        if fmt in ("ldp-1.1", "jwt-1.1"):
+            # VCDM 1.1 presentations (existing wallets): the legacy module verifies them whole.
+            if isinstance(presentation, Mapping) and _count_credentials(presentation) > max_credentials:
+                raise InputTooLargeError(f"the presentation holds more than {max_credentials} credentials")
+            verified_legacy = await legacy.verify_legacy_presentation(
+                presentation,
+                resolver=resolver,
+                clock=ctx.clock,
+                challenge=challenge,
+                domain=domain,
+                leeway=clock_skew,
+            )
+            return _legacy_result(verified_legacy, fmt, holder=True)
         if isinstance(presentation, str):
-            fmt = _jwt_format(presentation)
             if fmt != "vp+jwt":
                 raise MalformedError("a JWT presentation must be typed vp+jwt", reason="malformed")
-            _check_allowed(fmt, allowed_formats)
             verified = await jose.verify_vp_jwt(
                 presentation,
                 resolver=resolver,
@@ -680,13 +699,6 @@ async def verify_presentation(
             _check_input(document, max_bytes, max_depth)
             controller = verified.verification_method.controller
             vm_id = verified.verification_method.id
-        else:
-            fmt = "data-integrity"
-            if _document_format(presentation) == "ldp-1.1":
-                raise VerificationError(
-                    "VCDM 1.1 presentations are not accepted", reason="unsupported_format"
-                )
-            _check_allowed(fmt, allowed_formats)
         assert document is not None
         count = _count_credentials(document)
         if count > max_credentials:
