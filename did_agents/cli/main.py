@@ -1,9 +1,10 @@
 """The ``did-agents`` command: one typer app, one module per command group.
 
-Each ``did_agents.cli.<name>`` module listed in :data:`COMMANDS` exposes either
-``app`` (a ``typer.Typer`` group, mounted as ``did-agents <name> …``) or
-``command`` (a function, mounted as ``did-agents <name>``). Modules that do not
-exist (yet) are skipped, so a new command is one new module plus its name here.
+Each entry of :data:`COMMANDS` is ``(name, module, attribute)``: the module
+``did_agents.cli.<module>`` exposes ``attribute`` (default ``app``, else
+``command``), either a ``typer.Typer`` group (mounted as ``did-agents <name> …``)
+or a function (mounted as ``did-agents <name>``). Modules that do not exist
+(yet) are skipped, so a new command is one new module plus one line here.
 
 :func:`main` is the console-script entry point. It runs the app without click's
 standalone handling so that every failure becomes exactly one readable line on
@@ -25,8 +26,20 @@ from did_agents.errors import DIDAgentsError
 
 __all__ = ["COMMANDS", "app", "main", "run"]
 
-#: Command modules, in help order. Missing optional modules are skipped.
-COMMANDS: Final = ("key", "did", "vc", "vp", "delegate", "serve", "demo", "audit")
+#: (command name, module under did_agents.cli, attribute or None), in help order.
+COMMANDS: Final[tuple[tuple[str, str, str | None], ...]] = (
+    ("key", "key", None),
+    ("did", "did", None),
+    ("vc", "vc", None),
+    ("vp", "vp", None),
+    ("delegate", "delegate", None),
+    ("init", "init", None),
+    ("org", "init", "org_app"),
+    ("operator", "operator", None),
+    ("serve", "serve", None),
+    ("audit", "audit", None),
+    ("demo", "demo", None),
+)
 
 app = typer.Typer(
     name="did-agents",
@@ -37,25 +50,25 @@ app = typer.Typer(
 )
 
 
-def _mount(name: str) -> None:
-    module_name = f"did_agents.cli.{name}"
+def _mount(name: str, module_name: str, attribute: str | None) -> None:
+    qualified = f"did_agents.cli.{module_name}"
     try:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(qualified)
     except ModuleNotFoundError as exc:
-        if exc.name == module_name:
+        if exc.name == qualified:
             return  # not written yet
         raise
-    group = getattr(module, "app", None)
-    if isinstance(group, typer.Typer):
-        app.add_typer(group, name=name)
+    target = getattr(module, attribute) if attribute else getattr(module, "app", None)
+    if isinstance(target, typer.Typer):
+        app.add_typer(target, name=name)
         return
-    command = getattr(module, "command", None)
+    command = target if attribute else getattr(module, "command", None)
     if callable(command):
         app.command(name)(command)
 
 
-for _name in COMMANDS:
-    _mount(_name)
+for _entry in COMMANDS:
+    _mount(*_entry)
 
 
 def _error(message: str) -> None:
