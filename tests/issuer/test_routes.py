@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from typing import Any
@@ -154,7 +155,7 @@ def test_replayed_challenge_is_refused(harness: Harness) -> None:
     harness.onboard(mode="did_key", did=did, proof=proof)
     other = generate()
     other_did = did_key.create(other.public_key)
-    nonce = json.loads(__import__("base64").urlsafe_b64decode(proof.split(".")[1] + "=="))["nonce"]
+    nonce = json.loads(base64.urlsafe_b64decode(proof.split(".")[1] + "=="))["nonce"]
     body = {"mode": "did_key", "did": other_did, "proof": harness.pop(other, nonce, iss=other_did), "name": "x", "owner": "mailto:a@b.example", "kind": "delegated", "capabilities": CAPS}
     _refused_without_writes(harness, "POST", "/agents", 400, "challenge_spent", json=body, headers=harness.admin)
 
