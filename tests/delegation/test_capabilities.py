@@ -282,12 +282,14 @@ _capset = st.lists(_capability, min_size=0, max_size=4).map(tuple)
 _points = st.lists(st.tuples(_exact_resource, _concrete_scope), min_size=1, max_size=12)
 
 
+@settings(deadline=None, max_examples=60)
 @given(_capset)
 def test_property_covers_reflexive(a: tuple[Capability, ...]) -> None:
     assert covers(a, a)
     assert covers(a, normalize(a)) and covers(normalize(a), a)
 
 
+@settings(deadline=None, max_examples=60)
 @given(_capset, _capset, _capset)
 def test_property_covers_transitive(
     a: tuple[Capability, ...], b: tuple[Capability, ...], c: tuple[Capability, ...]
@@ -299,17 +301,20 @@ def test_property_covers_transitive(
         assert covers(a, c)
 
 
+@settings(deadline=None, max_examples=60)
 @given(_capset, _capset)
 def test_property_intersect_commutative(a: tuple[Capability, ...], b: tuple[Capability, ...]) -> None:
     assert intersect(a, b) == intersect(b, a)
 
 
+@settings(deadline=None, max_examples=60)
 @given(_capset)
 def test_property_intersect_idempotent(a: tuple[Capability, ...]) -> None:
     assert intersect(a, a) == normalize(a)
     assert intersect(intersect(a, a), a) == normalize(a)
 
 
+@settings(deadline=None, max_examples=60)
 @given(_capset, _capset, _points)
 def test_property_intersect_is_exactly_the_common_grants(
     a: tuple[Capability, ...], b: tuple[Capability, ...], points: list[tuple[str, str]]
@@ -320,6 +325,7 @@ def test_property_intersect_is_exactly_the_common_grants(
         assert grants(ab, resource, scope) == (grants(a, resource, scope) and grants(b, resource, scope))
 
 
+@settings(deadline=None, max_examples=60)
 @given(_capset, _points)
 def test_property_normalize_keeps_grants(a: tuple[Capability, ...], points: list[tuple[str, str]]) -> None:
     n = normalize(a)
@@ -328,7 +334,7 @@ def test_property_normalize_keeps_grants(a: tuple[Capability, ...], points: list
         assert grants(n, resource, scope) == grants(a, resource, scope)
 
 
-@settings(max_examples=200)
+@settings(deadline=None, max_examples=60)
 @given(
     _capset,
     st.lists(st.tuples(st.booleans(), _capset), min_size=1, max_size=6),

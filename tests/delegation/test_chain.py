@@ -8,17 +8,31 @@ fast suite (eddsa-jcs-2022) and, where the securing matters, in all of them.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from did_agents.credentials.verify import sign_presentation, verify_presentation
-from did_agents.credentials.vocabulary import ParentCredential
+from did_agents import multibase
+from did_agents.credentials.verify import (
+    build_presentation,
+    issue_credential,
+    sign_presentation,
+    verify_presentation,
+)
+from did_agents.credentials.vocabulary import (
+    ParentCredential,
+    build_delegation_credential,
+    build_role_credential,
+)
 from did_agents.delegation.chain import build_act, chain_digest, verify_chain
 from did_agents.errors import InvalidScopeError, InvalidTargetError, VerificationError
 from did_agents.policy import compute_effective_scope
+from did_agents.proofs.data_integrity import add_proof
 from tests.delegation.urban_bites import MCP, T0, UrbanBites, jwt_payload
 
 SUITES = ["eddsa-jcs-2022", "eddsa-rdfc-2022", "jose"]
@@ -117,15 +131,13 @@ def test_presentation_holder_binds_the_leaf(any_world: UrbanBites) -> None:
     """End to end: a real presentation signed by the payment agent, verified, then the chain."""
     w = any_world
     credentials = [w.entry(c) for c in sub_delegation_chain(w)]
-    from did_agents.credentials.verify import build_presentation
-
     vp = sign_presentation(
         build_presentation(w.payment.did, credentials),
         key=w.payment.key,
         verification_method=w.payment.vm,
         challenge="nonce-1",
         domain="https://verifier.example",
-        suite=w.suite,  # type: ignore[arg-type]
+        suite=w.suite,
         clock=w.clock,
     )
     result = run(
@@ -291,10 +303,6 @@ def test_rule1_tampered_credential(any_world: UrbanBites) -> None:
         head, _payload, sig = d1.split(".")
         doc = jwt_payload(d1)
         doc["credentialSubject"]["capabilities"][0]["scopes"].append("orders:delete")
-        import json
-
-        from did_agents import multibase
-
         forged = ".".join([head, multibase.b64url_encode(json.dumps(doc).encode()), sig])
     else:
         forged = dict(d1)
@@ -306,9 +314,6 @@ def test_rule1_tampered_credential(any_world: UrbanBites) -> None:
 def test_rule1_credential_signed_by_someone_else(world: UrbanBites) -> None:
     """SEC-32: a delegation naming smith as issuer but signed by mallory."""
     w = world
-    from did_agents.credentials.verify import issue_credential
-    from did_agents.credentials.vocabulary import build_delegation_credential
-
     unsigned = build_delegation_credential(
         issuer=w.smith.did,
         agent=w.ordering.did,
@@ -331,6 +336,30 @@ def test_rule1_credential_signed_by_someone_else(world: UrbanBites) -> None:
     )
     error = refused(w, [forged, w.ordering_acc(), w.smith_role()], w.ordering, "chain_signature")
     assert "issuer_mismatch" in error.description
+
+
+def test_rule1_expired_proof_on_a_current_credential(world: UrbanBites) -> None:
+    """A proof's own ``expires`` is rule 1 (the signature was never checked), not rule 4."""
+    w = world
+    unsigned = build_delegation_credential(
+        issuer=w.smith.did,
+        agent=w.ordering.did,
+        capabilities=[{"resource": MCP, "scopes": ["orders:read"]}],
+        valid_from=T0,
+        valid_until=T0 + timedelta(hours=8),
+    )
+    d1 = add_proof(
+        unsigned,
+        key=w.smith.key,
+        verification_method=w.smith.vm,
+        cryptosuite="eddsa-jcs-2022",
+        clock=w.clock,
+        expires=T0 + timedelta(minutes=1),
+    )
+    credentials = [d1, w.ordering_acc(), w.smith_role()]
+    w.clock.advance(timedelta(minutes=30))
+    error = refused(w, credentials, w.ordering, "chain_signature")
+    assert "expired" in error.description
 
 
 def test_rule1_proof_stripped(world: UrbanBites) -> None:
@@ -364,6 +393,23 @@ def test_rule2_root_issued_by_an_agent(world: UrbanBites) -> None:
     w = world
     root = w.delegation(w.ordering, w.payment, ["orders:read"])
     refused(w, [root, w.ordering_acc(), w.payment_acc()], w.payment, "chain_root")
+
+
+def test_rule2_root_with_wildcard_subject(world: UrbanBites) -> None:
+    """SEC-40: a "powerline" root whose subject is not a DID."""
+    w = world
+    unsigned = build_delegation_credential(
+        issuer=w.smith.did,
+        agent=w.ordering.did,
+        capabilities=[{"resource": MCP, "scopes": ["orders:read"]}],
+        valid_from=T0,
+        valid_until=T0 + timedelta(hours=8),
+    )
+    unsigned["credentialSubject"]["id"] = "urn:example:anyone"
+    powerline = add_proof(
+        unsigned, key=w.smith.key, verification_method=w.smith.vm, cryptosuite="eddsa-jcs-2022", clock=w.clock
+    )
+    refused(w, [powerline, w.ordering_acc(), w.smith_role()], w.ordering, "malformed_credential")
 
 
 def test_rule2_root_not_the_expected_user(world: UrbanBites) -> None:
@@ -652,6 +698,26 @@ def test_rule5_status_list_from_an_untrusted_signer(world: UrbanBites) -> None:
     refused(w, credentials, w.ordering, "status_unavailable")
 
 
+def test_rule5_unusable_status_entry(world: UrbanBites) -> None:
+    """An entry that names no status list cannot be checked, so it cannot be ignored."""
+    w = world
+    unsigned = build_delegation_credential(
+        issuer=w.smith.did,
+        agent=w.ordering.did,
+        capabilities=[{"resource": MCP, "scopes": ["orders:read"]}],
+        valid_from=T0,
+        valid_until=T0 + timedelta(hours=8),
+        credential_status={
+            "id": "https://status.example/1#3",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "3",
+        },
+    )
+    d1 = w.sign(unsigned, w.smith)
+    refused(w, [d1, w.ordering_acc(), w.smith_role()], w.ordering, "status_unavailable")
+
+
 def test_rule5_each_list_fetched_once(world: UrbanBites) -> None:
     w = world
     run(w.verify(sub_delegation_chain(w), w.payment))
@@ -700,8 +766,6 @@ def test_rule7_delegator_not_allowed(world: UrbanBites) -> None:
 
 def test_rule7_role_from_another_issuer_does_not_count(world: UrbanBites) -> None:
     w = world
-    from did_agents.credentials.vocabulary import build_role_credential
-
     fake_role = w.sign(
         build_role_credential(
             issuer=w.mallory.did,
@@ -750,9 +814,6 @@ def test_build_act_most_recent_actor_outermost() -> None:
 
 
 def test_chain_digest_is_sha256_of_jcs_array() -> None:
-    import base64
-    import hashlib
-
     digests = ["sha256-" + "A" * 43 + "=", "sha256-" + "B" * 43 + "="]
     expected = hashlib.sha256(('["' + digests[0] + '","' + digests[1] + '"]').encode()).digest()
     assert chain_digest(digests) == "sha256-" + base64.b64encode(expected).decode()

@@ -117,7 +117,7 @@ class UrbanBites:
     def sign(self, unsigned: Mapping[str, Any], signer: Party) -> dict[str, Any] | str:
         return issue_credential(
             unsigned, key=signer.key, verification_method=signer.vm, suite=self.suite, clock=self.clock
-        )  # type: ignore[arg-type]
+        )
 
     @staticmethod
     def entry(secured: Mapping[str, Any] | str) -> dict[str, Any]:
@@ -164,7 +164,7 @@ class UrbanBites:
             capabilities=caps(*scopes),
             valid_from=T0 - timedelta(days=30),
             valid_until=valid_until or T0 + timedelta(days=365),
-            agent_kind=kind,  # type: ignore[arg-type]
+            agent_kind=kind,
             delegators=delegators,
             credential_status=self.status(),
         )
@@ -251,7 +251,7 @@ class UrbanBites:
             self.list_signer.did,
             purpose,
             bits,
-            valid_from=T0 - timedelta(days=1),  # type: ignore[arg-type]
+            valid_from=T0 - timedelta(days=1),
         )
         return self.sign(unsigned, self.list_signer)
 
