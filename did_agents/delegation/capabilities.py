@@ -38,7 +38,7 @@ they grant the same things.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -444,9 +444,7 @@ def _intersect_scopes(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
     return _minimal_scopes(s for s in result if s is not None)
 
 
-def effective_scopes(
-    resource: str, *sets: Iterable[Capability] | Sequence[str] | frozenset[str]
-) -> frozenset[str]:
+def effective_scopes(resource: str, *sets: Iterable[Capability] | Iterable[str]) -> frozenset[str]:
     """The scope patterns granted on ``resource`` by *every* one of ``sets``.
 
     Each argument is a capability set, or a plain collection of scope patterns

@@ -5,37 +5,29 @@
 applies every rule of DESIGN §5 in order. Each refusal is a
 ``VerificationError`` whose ``reason`` names the rule:
 
-====================  ======  ===================================================
-reason                rule    what failed
-====================  ======  ===================================================
-``too_large``         bounds  more than ``max_credentials`` credentials or more
-                              than ``max_chain_length`` links (checked before any
-                              signature work, SECURITY SEC-42)
-``chain_signature``   1       a credential's proof or data model does not verify
-                              (the verifier's problem code is in the message), or
-                              its securing format is not allowed
-``malformed_credential`` 1    a verified credential's claims are malformed
-``chain_root``        2       no root DelegationCredential, or the root is not
-                              issued by the user (SEC-40)
-``chain_link``        2       a link not issued by its parent's subject, a
-                              ``parentCredential`` whose id or digest does not
-                              match, branches, duplicates, or a credential that is
-                              not part of the chain (SEC-33, SEC-39)
-``chain_escalation``  3       a link's capabilities are not ⊆ its parent's (SEC-37)
-``chain_depth``       3       more links below a credential than its ``maxDepth``
-``chain_cycle``       3       a DID appears twice, or parent links loop (SEC-41)
-``chain_validity``    4       a child outlives (or starts before) its parent, or a
-                              credential is expired / not yet valid (SEC-43)
-``revoked``           5       a credential's revocation status bit is set
-``suspended``         5       a credential's suspension status bit is set
-``status_unavailable`` 5      a status list could not be obtained (fail closed,
-                              SEC-46)
-``agent_credential``  6       the leaf agent has no AgentCapabilityCredential from
-                              a trusted issuer, or the holder / actor is not the
-                              leaf agent (SEC-17, SEC-33)
-``delegator_not_allowed`` 7   the user is not in the ``delegators`` of an agent
-                              in the chain (or that agent's credential is missing)
-====================  ======  ===================================================
+* bounds, before any signature work (SECURITY SEC-42): ``too_large`` — more
+  than ``max_credentials`` credentials or ``max_chain_length`` links;
+* rule 1: ``chain_signature`` — a credential's proof, issuer binding or data
+  model does not verify (the credential verifier's problem code is in the
+  message), or its format is not allowed; ``malformed_credential`` — a
+  verified credential's claims are malformed;
+* rule 2: ``chain_root`` — no root DelegationCredential, or a root not issued
+  by the user (SEC-40); ``chain_link`` — a link not issued by its parent's
+  subject, a ``parentCredential`` whose id or digest does not match, two
+  roots, branches, duplicates, or a credential that is not part of the chain
+  (SEC-33, SEC-39);
+* rule 3: ``chain_escalation`` — a link's capabilities are not ⊆ its parent's
+  (SEC-37); ``chain_depth`` — more links below a credential than its
+  ``maxDepth``; ``chain_cycle`` — a DID twice, or parent references that loop
+  (SEC-41);
+* rule 4: ``chain_validity`` — a child outlives (or starts before) its parent,
+  or a credential is expired / not yet valid (SEC-43);
+* rule 5: ``revoked``, ``suspended``; ``status_unavailable`` when a status
+  list cannot be obtained or trusted (fail closed, SEC-45/46);
+* rule 6: ``agent_credential`` — the leaf agent has no AgentCapabilityCredential
+  from a trusted issuer, or the holder / actor is not the leaf (SEC-17, SEC-33);
+* rule 7: ``delegator_not_allowed`` — the user is not in the ``delegators`` of
+  an agent of the chain (or that agent's credential is missing).
 
 Decisions (also in ``docs/policy.md``):
 
