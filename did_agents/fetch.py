@@ -32,6 +32,7 @@ slug from :data:`FetchReason`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -182,6 +183,12 @@ def default_ssl_context() -> ssl.SSLContext:
     return context
 
 
+@functools.cache
+def _shared_default_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes tens of milliseconds; one context serves every fetcher.
+    return default_ssl_context()
+
+
 @dataclass(frozen=True, slots=True)
 class FetchSettings:
     """Limits and exemptions of a :class:`GuardedFetcher`.
@@ -249,7 +256,7 @@ class GuardedFetcher:
         resolver: HostResolver | None = None,
     ) -> None:
         self.settings = settings or FetchSettings()
-        self._ssl_context = ssl_context or default_ssl_context()
+        self._ssl_context = ssl_context or _shared_default_context()
         self._resolver: HostResolver = resolver or SystemResolver()
         self._allowed_names = frozenset(e for e in self.settings.allow if "/" not in e)
         self._allowed_networks = tuple(ipaddress.ip_network(e) for e in self.settings.allow if "/" in e)

@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +46,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 __all__ = [
     "TLS_HOSTNAMES",
     "LocalCA",
+    "StaticResolver",
     "StubApp",
     "client_ssl_context",
     "endless",
+    "guard_connections",
     "local_ca",
     "run_server",
     "stall",
@@ -165,7 +167,9 @@ class _Server(uvicorn.Server):
 @contextmanager
 def run_server(app: Any, *, ssl: bool = False) -> Iterator[str]:
     """Serve ``app`` with uvicorn on 127.0.0.1 (ephemeral port); yield the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the
+    # protocol says TCP; with proto 0 every keep-alive response waits ~40 ms (Nagle + delayed ACK).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -325,3 +329,34 @@ def endless(*, chunk: int = 16 * 1024, content_type: str = "application/json") -
         await _until_disconnect(receive, work)
 
     return responder
+
+
+# -- network doubles for the guarded fetcher ------------------------------------------------------
+
+
+class StaticResolver:
+    """A ``did_agents.fetch.HostResolver`` with fixed answers; records every name it was asked."""
+
+    def __init__(self, answers: dict[str, Sequence[str]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    async def resolve(self, host: str, port: int) -> Sequence[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        self.asked.append(host)
+        return [ipaddress.ip_address(a) for a in self.answers.get(host, ())]
+
+
+def guard_connections(monkeypatch: Any) -> list[Any]:
+    """Make every outgoing TCP connect in this process fail, and record its address.
+
+    Pass pytest's ``monkeypatch``; the returned list stays empty if nothing tried to connect.
+    """
+    attempts: list[Any] = []
+
+    def guard(self: socket.socket, address: Any) -> Any:
+        attempts.append(address)
+        raise ConnectionRefusedError("socket guard: no connections in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", guard)
+    monkeypatch.setattr(socket.socket, "connect_ex", guard)
+    return attempts

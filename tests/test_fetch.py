@@ -22,7 +22,17 @@ from did_agents.fetch import (
     IPAddress,
     is_public_address,
 )
-from tests.servers import StubApp, client_ssl_context, endless, run_server, stall, static, trickle
+from tests.servers import (
+    StaticResolver,
+    StubApp,
+    client_ssl_context,
+    endless,
+    guard_connections,
+    run_server,
+    stall,
+    static,
+    trickle,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -32,18 +42,6 @@ LOOPBACK = frozenset({"127.0.0.1"})
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-class StaticResolver:
-    """A resolver with fixed answers that records what it was asked."""
-
-    def __init__(self, answers: dict[str, Sequence[str]]) -> None:
-        self.answers = answers
-        self.asked: list[str] = []
-
-    async def resolve(self, host: str, port: int) -> Sequence[IPAddress]:
-        self.asked.append(host)
-        return [ipaddress.ip_address(a) for a in self.answers.get(host, ())]
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +67,8 @@ def app() -> StubApp:
             "/duplicate": static('{"id": "a", "id": "b"}'),
             "/bom": static(b"\xef\xbb\xbf{}"),
             "/nan": static('{"n": NaN}'),
+            "/deep": static("[" * 5000 + "]" * 5000),
+            "/latin1": static(b'{"name": "\xe9"}'),
         }
     )
 
@@ -86,16 +86,7 @@ def fetcher() -> GuardedFetcher:
 
 @pytest.fixture
 def no_connect(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Record (and refuse) every outgoing TCP connection attempt."""
-    attempts: list[Any] = []
-
-    def guard(self: socket.socket, address: Any) -> Any:
-        attempts.append(address)
-        raise ConnectionRefusedError("socket guard: no connections in this test")
-
-    monkeypatch.setattr(socket.socket, "connect", guard)
-    monkeypatch.setattr(socket.socket, "connect_ex", guard)
-    return attempts
+    return guard_connections(monkeypatch)
 
 
 async def refused(fetcher: GuardedFetcher, url: str, reason: str, **kwargs: Any) -> FetchError:
@@ -385,7 +376,7 @@ async def test_slow_resolver_counts_against_the_deadline() -> None:
     await refused(GuardedFetcher(resolver=SlowResolver()), "https://slow.example/", "timeout", timeout=0.05)
 
 
-@pytest.mark.parametrize("path", ["/not-json", "/duplicate", "/bom", "/nan"])
+@pytest.mark.parametrize("path", ["/not-json", "/duplicate", "/bom", "/nan", "/deep", "/latin1"])
 async def test_body_must_be_strict_json(fetcher: GuardedFetcher, base: str, path: str) -> None:
     await refused(fetcher, base + path, "invalid_json")
 
