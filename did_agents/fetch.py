@@ -361,17 +361,17 @@ class GuardedFetcher:
         # SNI and certificate verification use the original name (RFC 6066 §3 forbids
         # IP literals in SNI; ssl then checks the certificate's IP SANs instead).
         extensions = {} if target.literal is not None else {"sni_hostname": target.host}
-        last_error: FetchError | None = None
-        for address in addresses[:MAX_ADDRESSES_TRIED]:
+        tried = list(addresses[:MAX_ADDRESSES_TRIED])
+        for index, address in enumerate(tried):
             pinned = target.url.copy_with(host=str(address))
             try:
                 return await self._get_pinned(
                     target, pinned, address, headers, extensions, accept, limit, deadline
                 )
             except _ConnectFailedError as exc:
-                last_error = exc.error
-        assert last_error is not None
-        raise last_error
+                if index == len(tried) - 1:
+                    raise exc.error from exc.__cause__
+        raise FetchError(f"{target.host} has no address", reason="unresolvable_host")  # not reached
 
     async def _get_pinned(
         self,
