@@ -55,6 +55,7 @@ __all__ = [
     "ParsedJWS",
     "VerifiedJWS",
     "check_numeric_date",
+    "check_typ",
     "parse_compact",
     "sign_compact",
     "validate_claims",
@@ -256,6 +257,26 @@ def _typ_matches(typ: Any, expected: tuple[str, ...], allow_application_prefix: 
     return False
 
 
+def check_typ(
+    header: Mapping[str, Any],
+    typ: str | tuple[str, ...],
+    *,
+    typ_optional: bool = False,
+    allow_application_prefix: bool = False,
+) -> None:
+    """Raise ``VerificationError(wrong_typ)`` unless the header's ``typ`` is an expected one.
+
+    RFC 8725 §3.11 explicit typing; exact, case-sensitive match (see :func:`verify_compact`).
+    Callers that must look a key up first use this to refuse a wrong token before any lookup.
+    """
+    expected = (typ,) if isinstance(typ, str) else tuple(typ)
+    header_typ = header.get("typ")
+    if header_typ is None and typ_optional:
+        return
+    if not _typ_matches(header_typ, expected, allow_application_prefix):
+        raise VerificationError(f"JWS typ {str(header_typ)[:64]!r} is not {expected}", reason="wrong_typ")
+
+
 def _claims_of(payload: bytes, max_length: int) -> dict[str, Any] | None:
     stripped = payload.lstrip(b" \t\r\n")
     if not stripped.startswith(b"{"):
@@ -314,12 +335,9 @@ def verify_parsed(
             f"JWS alg {parsed.header['alg']} does not match the {key.key_type.value} key",
             reason="alg_key_mismatch",
         )
-    expected = (typ,) if isinstance(typ, str) else tuple(typ)
-    header_typ = parsed.header.get("typ")
-    if not (header_typ is None and typ_optional) and not _typ_matches(
-        header_typ, expected, allow_application_prefix
-    ):
-        raise VerificationError(f"JWS typ {str(header_typ)[:64]!r} is not {expected}", reason="wrong_typ")
+    check_typ(
+        parsed.header, typ, typ_optional=typ_optional, allow_application_prefix=allow_application_prefix
+    )
     try:
         key.verify(parsed.signature, parsed.signing_input)
     except SignatureError as exc:

@@ -176,6 +176,8 @@ async def _verify_with_kid(
         # VC-JOSE-COSE §4.1.1: kid MUST be present when the key is expressed as a DID URL.
         raise VerificationError("JWT has no kid", reason="unknown_key")
     did = _kid_did(kid)
+    # Cheapest refusals first: a token of the wrong type never reaches DID resolution (which may fetch).
+    jws.check_typ(parsed.header, typ, allow_application_prefix=allow_application_prefix)
     vm = await resolver.verification_method(kid, relationship)
     verified = jws.verify_parsed(
         parsed, vm.public_key, typ=typ, allow_application_prefix=allow_application_prefix

@@ -322,8 +322,9 @@ async def _verify_jwt(
     if vm_url is None:
         raise VerificationError("JWT has no kid", reason="unknown_key")
     did = _kid_did(vm_url)
+    # VCDM 1.1 §6.3.1: "typ, if present, MUST be set to JWT" (checked before any DID resolution).
+    jws.check_typ(parsed.header, "JWT", typ_optional=True)
     vm = await resolver.verification_method(vm_url, purpose)
-    # VCDM 1.1 §6.3.1: "typ, if present, MUST be set to JWT".
     verified = jws.verify_parsed(parsed, vm.public_key, typ="JWT", typ_optional=True)
     claims = verified.claims
     if claims is None or not isinstance(claims.get(member), dict):

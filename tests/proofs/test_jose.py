@@ -639,3 +639,29 @@ async def test_verify_did_jwt_signed_by_another_key_of_the_claimed_did_is_refuse
     with pytest.raises(SignatureError) as exc:
         await jose.verify_did_jwt(token, resolver=resolver, typ="actor+jwt")
     refused(exc, SignatureError, "bad_signature")
+
+
+class CountingWeb(StaticWeb):
+    def __init__(self) -> None:
+        super().__init__({WEB_DID: _web_doc({"assertionMethod": [WEB_DID + "#key-1"]})})
+        self.calls = 0
+
+    async def resolve(self, did: str) -> DIDDocument:
+        self.calls += 1
+        return await super().resolve(did)
+
+
+async def test_wrong_typ_is_refused_before_any_did_resolution(clock: FixedClock) -> None:
+    # DESIGN §10: cheap refusals first; a did:web resolution may cost a network fetch.
+    web = CountingWeb()
+    resolver = DIDResolver()
+    resolver.register("web", web)
+    token = forge_vc(credential(WEB_DID), signer=WEB_KEY, kid=WEB_DID + "#key-1", typ="at+jwt")
+    with pytest.raises(VerificationError) as exc:
+        await jose.verify_vc_jwt(token, resolver=resolver, clock=clock)
+    refused(exc, VerificationError, "wrong_typ")
+    assert web.calls == 0
+    await jose.verify_vc_jwt(
+        forge_vc(credential(WEB_DID), signer=WEB_KEY, kid=WEB_DID + "#key-1"), resolver=resolver, clock=clock
+    )
+    assert web.calls == 1
