@@ -42,6 +42,8 @@ results are nested in ``VerificationResult.credentials``.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import json
 from collections import OrderedDict
@@ -50,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, get_args
 
-from did_agents import multibase, strict_json
+from did_agents import strict_json
 from did_agents.clock import Clock, FixedClock
 from did_agents.credentials.model import (
     CREDENTIALS_V1_CONTEXT,
@@ -196,39 +198,44 @@ def _fail(
 def _check_bounds(value: object, max_bytes: int, max_depth: int) -> None:
     """Refuse a JSON value larger (approximately, in serialized bytes) or deeper than allowed.
 
-    One iterative walk over the containers that stops as soon as a bound is
-    crossed, so a huge input costs little (SECURITY SEC-53).
+    A walk over the containers that refuses a container as soon as its member
+    count alone exceeds what is left, so a huge input costs little (SECURITY
+    SEC-53). Recursion is bounded by ``max_depth``.
     """
-    if not isinstance(value, (dict, list)):
-        return
-    size = 0
-    stack: list[tuple[dict[Any, Any] | list[Any], int]] = [(value, 1)]
-    while stack:
-        container, depth = stack.pop()
-        if depth > max_depth:
-            raise InputTooLargeError(f"JSON nested deeper than {max_depth}")
-        size += 2 + len(container)
-        if isinstance(container, dict):
-            for key, member in container.items():
-                if type(key) is not str:
-                    raise MalformedError("JSON object keys must be strings", reason="malformed")
-                size += len(key) + 3
-                if type(member) is str:
-                    size += len(member)
-                elif isinstance(member, (dict, list)):
-                    stack.append((member, depth + 1))
-                else:
-                    size += 8
-        else:
-            for member in container:
-                if type(member) is str:
-                    size += len(member) + 2
-                elif isinstance(member, (dict, list)):
-                    stack.append((member, depth + 1))
-                else:
-                    size += 8
-        if size > max_bytes:
-            raise InputTooLargeError(f"input larger than {max_bytes} bytes")
+    if isinstance(value, (dict, list)):
+        try:
+            _remaining(value, max_bytes, max_depth)
+        except TypeError as exc:  # a non-string key: not JSON
+            raise MalformedError("JSON object keys must be strings", reason="malformed") from exc
+
+
+def _remaining(value: dict[Any, Any] | list[Any], budget: int, depth: int) -> int:
+    if depth <= 0:
+        raise InputTooLargeError("JSON nested too deeply")
+    budget -= 2 + len(value)
+    if budget < 0:
+        raise InputTooLargeError("input too large")
+    if type(value) is dict:
+        for key, member in value.items():
+            kind = type(member)
+            if kind is str:
+                budget -= len(key) + len(member) + 3
+            elif kind is dict or kind is list:
+                budget = _remaining(member, budget - len(key) - 3, depth - 1)
+            else:
+                budget -= len(key) + 11
+    else:
+        for member in value:
+            kind = type(member)
+            if kind is str:
+                budget -= len(member) + 2
+            elif kind is dict or kind is list:
+                budget = _remaining(member, budget, depth - 1)
+            else:
+                budget -= 8
+    if budget < 0:
+        raise InputTooLargeError("input too large")
+    return budget
 
 
 def _count_credentials(document: Mapping[str, Any]) -> int:
@@ -257,26 +264,43 @@ _SAFE_CACHE: OrderedDict[bytes, None] = OrderedDict()
 _SAFE_CACHE_SIZE: Final = 1024
 
 
-def _check_terms(document: Mapping[str, Any]) -> None:
-    """JSON-LD expansion in safe mode; documents already found safe are remembered by digest.
+def _check_terms(document: Mapping[str, Any], signature: str | None = None) -> None:
+    """JSON-LD expansion in safe mode; documents already found safe are remembered.
 
     A presented credential is typically verified many times (every token
-    exchange repeats the same delegation), so the expansion result is cached
-    under the SHA-256 of a deterministic serialization of the whole document.
+    exchange repeats the same delegation), so the outcome is cached. The key is
+    the *verified* signature (with its verification method) when the caller
+    has one: a signature that verified covers exactly one document, so this
+    costs no serialization. Otherwise the key is the SHA-256 of a
+    deterministic serialization of the document.
     """
-    unsecured = {k: v for k, v in document.items() if k != "proof"}
-    try:
-        serialized = json.dumps(unsecured, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise MalformedError("document is not JSON", reason="malformed") from exc
-    digest = hashlib.sha256(serialized.encode("utf-8", "surrogatepass")).digest()
+    unsecured: dict[str, Any] | None = None
+    if signature is not None:
+        digest = hashlib.sha256(signature.encode("utf-8", "surrogatepass")).digest()
+    else:
+        unsecured = {k: v for k, v in document.items() if k != "proof"}
+        try:
+            serialized = json.dumps(unsecured, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise MalformedError("document is not JSON", reason="malformed") from exc
+        digest = hashlib.sha256(serialized.encode("utf-8", "surrogatepass")).digest()
     if digest in _SAFE_CACHE:
         _SAFE_CACHE.move_to_end(digest)
         return
-    expand(unsecured)
+    expand(unsecured if unsecured is not None else {k: v for k, v in document.items() if k != "proof"})
     _SAFE_CACHE[digest] = None
     while len(_SAFE_CACHE) > _SAFE_CACHE_SIZE:
         _SAFE_CACHE.popitem(last=False)
+
+
+def _di_signature(kind: str, document: Mapping[str, Any], vm_id: str) -> str | None:
+    proof = document.get("proof")
+    value = proof.get("proofValue") if isinstance(proof, Mapping) else None
+    return f"{kind} {vm_id} {value}" if isinstance(value, str) else None
+
+
+def _jws_signature(kind: str, token: str, vm_id: str) -> str:
+    return f"{kind} {vm_id} {token.rpartition('.')[2]}"
 
 
 # --------------------------------------------------------------------------------------
@@ -284,10 +308,14 @@ def _check_terms(document: Mapping[str, Any]) -> None:
 
 
 def _jwt_header(token: str) -> dict[str, Any]:
+    # Only to pick the verifier: the chosen verifier parses the whole JWS strictly again.
     head, _, _ = token.partition(".")
     if not head or len(head) > 4096:
         raise MalformedError("not a compact JWT", reason="malformed")
-    header = strict_json.loads(multibase.b64url_decode(head), max_bytes=4096, max_depth=4)
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, binascii.Error) as exc:
+        raise MalformedError("JWT header is not base64url JSON", reason="malformed") from exc
     if not isinstance(header, dict):
         raise MalformedError("JWT header is not an object", reason="malformed")
     return header
@@ -438,7 +466,7 @@ async def _verify_data_integrity(document: Mapping[str, Any], ctx: _Context) -> 
         return _fail([Problem.of(exc)], fmt=fmt, document=document, issuer=parsed.issuer)
     problems: list[Problem] = []
     if ctx.check_terms and proof.cryptosuite not in _RDFC_SUITES:
-        problems.extend(_safe_mode(document))
+        problems.extend(_safe_mode(document, _di_signature("vc", document, proof.verification_method.id)))
     if proof.controller != parsed.issuer:
         problems.append(
             Problem("issuer_mismatch", f"the proof was made by {proof.controller}, not by the issuer")
@@ -474,7 +502,8 @@ async def _verify_vc_jwt(token: str, ctx: _Context) -> VerificationResult:
         return _fail([Problem.of(exc)], fmt=fmt, document=document)
     problems: list[Problem] = []
     if ctx.check_terms:
-        problems.extend(_safe_mode(_without_jwt_claims(document)))
+        signature = _jws_signature("vc", token, verified.verification_method.id)
+        problems.extend(_safe_mode(_without_jwt_claims(document), signature))
     controller = verified.verification_method.controller
     if controller != parsed.issuer:
         problems.append(Problem("issuer_mismatch", f"the JWT was signed by {controller}, not by the issuer"))
@@ -516,9 +545,9 @@ def _legacy_result(
     )
 
 
-def _safe_mode(document: Mapping[str, Any]) -> list[Problem]:
+def _safe_mode(document: Mapping[str, Any], signature: str | None) -> list[Problem]:
     try:
-        _check_terms(document)
+        _check_terms(document, signature)
     except DIDAgentsError as exc:
         return [Problem.of(exc)]
     return []
@@ -721,9 +750,12 @@ async def verify_presentation(
             controller = proof.controller
             vm_id = proof.verification_method.id
             if check_terms and proof.cryptosuite not in _RDFC_SUITES:
-                _check_terms(_without_credentials(document))
+                _check_terms(_without_credentials(document), _di_signature("vp", document, vm_id))
         elif check_terms:
-            _check_terms(_without_jwt_claims(_without_credentials(document)))
+            assert isinstance(presentation, str)
+            _check_terms(
+                _without_jwt_claims(_without_credentials(document)), _jws_signature("vp", presentation, vm_id)
+            )
     except DIDAgentsError as exc:
         return _fail([Problem.of(exc)], fmt=fmt, document=document)
 
