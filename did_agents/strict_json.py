@@ -61,29 +61,6 @@ def check_depth(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
             stack.extend((v, depth + 1) for v in item)
 
 
-def _prescan_depth(text: str, max_depth: int) -> None:
-    # Refuse absurd nesting before the recursive C parser sees it.
-    depth = 0
-    in_string = False
-    escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > max_depth:
-                raise InputTooLargeError(f"JSON nested deeper than {max_depth}")
-        elif ch in "]}":
-            depth -= 1
-
-
 def loads(
     data: str | bytes,
     *,
@@ -100,10 +77,8 @@ def loads(
             raise MalformedError("JSON is not UTF-8") from exc
     else:
         text = data
-    if text.count("[") + text.count("{") > max_depth:
-        _prescan_depth(text, max_depth)
     try:
-        return json.loads(
+        value = json.loads(
             text,
             object_pairs_hook=_no_duplicates,
             parse_constant=_refuse_constant,
@@ -112,8 +87,14 @@ def loads(
         )
     except MalformedError:
         raise
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:
+        # The C scanner guards its own recursion; absurd nesting ends here, fast.
+        raise InputTooLargeError(f"JSON nested deeper than {max_depth}") from exc
+    except ValueError as exc:
         raise MalformedError(f"invalid JSON: {exc}") from exc
+    if text.count("[") + text.count("{") > max_depth:
+        check_depth(value, max_depth)
+    return value
 
 
 def dumps(value: Any) -> str:
