@@ -198,7 +198,9 @@ def _delegators(value: Sequence[str]) -> list[str]:
 
 
 def _capabilities(value: object) -> tuple[Capability, ...]:
-    return parse_capabilities(list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value)
+    return parse_capabilities(
+        list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
+    )
 
 
 def _format(issuer: Issuer, value: str | None) -> str:
@@ -249,7 +251,9 @@ def _current_credential(conn: Connection, agent_id: str) -> IssuedCredential | N
     return live[-1] if live else None
 
 
-def _issue_for(conn: Connection, issuer: Issuer, agent: Agent, securing: str) -> tuple[str, SecuredCredential]:
+def _issue_for(
+    conn: Connection, issuer: Issuer, agent: Agent, securing: str
+) -> tuple[str, SecuredCredential]:
     credential_id = new_credential_id()
     status = allocate_status(conn, issuer, credential_id)
     now = issuer.clock.now()
@@ -392,7 +396,9 @@ def _onboard(conn: Connection, issuer: Issuer, request: OnboardingRequest) -> On
     )
     AgentRepository(conn).add(agent)
     credential_id, secured = _issue_for(conn, issuer, agent, securing)
-    return OnboardingResult(agent=agent, credential=secured, credential_id=credential_id, private_key_jwk=private_jwk)
+    return OnboardingResult(
+        agent=agent, credential=secured, credential_id=credential_id, private_key_jwk=private_jwk
+    )
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -486,7 +492,9 @@ def _update(conn: Connection, issuer: Issuer, agent_id: str, changes: AgentChang
     if changes.name is not None:
         updated = replace(updated, name=str(_text(changes.name, "name", MAX_NAME, required=True)))
     if changes.description is not None:
-        updated = replace(updated, description=_text(changes.description, "description", MAX_DESCRIPTION) or "")
+        updated = replace(
+            updated, description=_text(changes.description, "description", MAX_DESCRIPTION) or ""
+        )
     if changes.owner is not None:
         updated = replace(updated, owner=_owner(changes.owner))
     if changes.kind is not None:
@@ -608,7 +616,12 @@ def hosted_did_document(issuer: Issuer, agent_id: str) -> dict[str, Any]:
         "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
         "id": agent.did,
         "verificationMethod": [
-            {"id": vm_id, "type": "Multikey", "controller": agent.did, "publicKeyMultibase": public.to_multikey()}
+            {
+                "id": vm_id,
+                "type": "Multikey",
+                "controller": agent.did,
+                "publicKeyMultibase": public.to_multikey(),
+            }
         ],
         "authentication": [vm_id],
         "assertionMethod": [vm_id],
@@ -662,4 +675,3 @@ def rotate_hosted_key(
         work=work,
         describe=lambda v: {"subject": v.agent.did, "agent_id": v.agent.id},
     )
-

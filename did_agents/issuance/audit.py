@@ -26,10 +26,14 @@ __all__ = ["ChainCheck", "append_event", "list_events", "verify_chain"]
 def append_event(conn: Connection, event: AuditEvent, now: datetime) -> AuditRecord:
     """Append ``event`` at ``now`` in the caller's transaction."""
     head = conn.execute(
-        select(audit_chain_head.c.seq, audit_chain_head.c.hash).where(audit_chain_head.c.id == 1).with_for_update()
+        select(audit_chain_head.c.seq, audit_chain_head.c.hash)
+        .where(audit_chain_head.c.id == 1)
+        .with_for_update()
     ).first()
     if head is None:
-        raise StorageError("the audit chain head is missing (database not migrated?)", reason="storage_unavailable")
+        raise StorageError(
+            "the audit chain head is missing (database not migrated?)", reason="storage_unavailable"
+        )
     seq = int(head.seq) + 1
     digest = event_hash(seq, now, event, head.hash)
     conn.execute(
@@ -79,7 +83,9 @@ def list_events(
     limit: int = 100,
 ) -> list[AuditRecord]:
     """Events in chain order after ``after_seq``, filtered (``type_prefix`` matches ``agent.`` etc.)."""
-    query = select(audit_events).where(audit_events.c.seq > after_seq).order_by(audit_events.c.seq).limit(limit)
+    query = (
+        select(audit_events).where(audit_events.c.seq > after_seq).order_by(audit_events.c.seq).limit(limit)
+    )
     if type_prefix:
         query = query.where(audit_events.c.type.startswith(type_prefix, autoescape=True))
     if subject:

@@ -107,7 +107,10 @@ class Issuer:
                 subject=extra.get("subject", subject),
                 action=action,
                 resource=extra.get("resource", resource),
-                details={**base_details, **{k: v for k, v in extra.items() if k not in ("subject", "resource")}},
+                details={
+                    **base_details,
+                    **{k: v for k, v in extra.items() if k not in ("subject", "resource")},
+                },
             )
             append_event(conn, event, self.clock.now())
             return result
@@ -116,7 +119,12 @@ class Issuer:
             return self.database.run(unit)
         except DIDAgentsError as exc:
             self.record_refusal(
-                type=type, actor=actor, error=exc, subject=subject, action=action, resource=resource,
+                type=type,
+                actor=actor,
+                error=exc,
+                subject=subject,
+                action=action,
+                resource=resource,
                 details=details,
             )
             mark_audited(exc)

@@ -171,7 +171,9 @@ def load_organization(database: Database, keystore: KeyStore, base_url: str) -> 
         try:
             active = repo.active_key(SIGNING_PURPOSE)
         except NotFoundError as exc:
-            raise ConfigurationError("the organization has no active signing key", reason="key_missing") from exc
+            raise ConfigurationError(
+                "the organization has no active signing key", reason="key_missing"
+            ) from exc
         keys = tuple(repo.keys())
     if active.kid not in keystore:
         raise KeyStoreError(
@@ -183,7 +185,12 @@ def load_organization(database: Database, keystore: KeyStore, base_url: str) -> 
             "the key store's signing key differs from the published one", reason="key_mismatch"
         )
     return OrganizationIdentity(
-        did=did, base_url=base_url.rstrip("/"), host=host, signing_kid=active.kid, signing_key=private, keys=keys
+        did=did,
+        base_url=base_url.rstrip("/"),
+        host=host,
+        signing_kid=active.kid,
+        signing_key=private,
+        keys=keys,
     )
 
 
@@ -234,4 +241,3 @@ def remove_signing_key(
     if kid in keystore:
         keystore.delete(kid)
     return load_organization(database, keystore, organization.base_url)
-

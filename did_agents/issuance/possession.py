@@ -36,7 +36,9 @@ _LEEWAY_SECONDS: Final = 60
 _MAX_LIFETIME_SECONDS: Final = 600
 
 
-def issue_challenge(conn: Connection, *, domain: str, ttl_seconds: float, now: datetime, did: str | None) -> Challenge:
+def issue_challenge(
+    conn: Connection, *, domain: str, ttl_seconds: float, now: datetime, did: str | None
+) -> Challenge:
     """A fresh onboarding challenge for the organization ``domain`` (its DID)."""
     return ChallengeRepository(conn).issue(
         purpose=CHALLENGE_PURPOSE, domain=domain, ttl=timedelta(seconds=ttl_seconds), now=now, client_id=did
@@ -76,4 +78,6 @@ def verify_possession(
     if not isinstance(nonce, str):
         raise MalformedError("the proof has no nonce", reason="missing_claim")
     # A challenge bound to a DID is spendable for that DID only (the repository checks it).
-    return ChallengeRepository(conn).spend(nonce, now, purpose=CHALLENGE_PURPOSE, domain=audience, client_id=did)
+    return ChallengeRepository(conn).spend(
+        nonce, now, purpose=CHALLENGE_PURPOSE, domain=audience, client_id=did
+    )

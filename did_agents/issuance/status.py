@@ -45,10 +45,9 @@ def status_list_url(issuer: Issuer, list_id: str) -> str:
 
 def _current_list(conn: Connection, issuer: Issuer, purpose: StatusPurpose) -> str:
     hint = issuer.current_lists.get(purpose)
-    repo = StatusListRepository(conn)
-    if hint is not None and repo.find(hint) is not None:
-        return hint
-    lists = repo.lists(purpose=purpose)
+    if hint is not None:
+        return hint  # checked by allocate_status, which falls back to the database
+    lists = StatusListRepository(conn).lists(purpose=purpose)
     if lists:
         list_id = lists[-1].id
     else:
@@ -60,7 +59,9 @@ def _current_list(conn: Connection, issuer: Issuer, purpose: StatusPurpose) -> s
 def _new_list(conn: Connection, issuer: Issuer, purpose: StatusPurpose) -> str:
     # Random ids: a list's name tells nothing about how many lists exist.
     list_id = secrets.token_hex(8)
-    StatusListRepository(conn).create(list_id, purpose, now=issuer.clock.now(), size=issuer.config.status_list_size)
+    StatusListRepository(conn).create(
+        list_id, purpose, now=issuer.clock.now(), size=issuer.config.status_list_size
+    )
     return list_id
 
 
@@ -78,7 +79,13 @@ def allocate_status(
     for purpose in purposes:
         list_id = _current_list(conn, issuer, purpose)
         try:
-            index = repo.allocate(list_id, credential_id, now=now)
+            try:
+                index = repo.allocate(list_id, credential_id, now=now)
+            except NotFoundError:
+                # The hint named a list another transaction had not committed (or rolled back).
+                issuer.current_lists.pop(purpose, None)
+                list_id = _current_list(conn, issuer, purpose)
+                index = repo.allocate(list_id, credential_id, now=now)
         except ConflictError as exc:
             if exc.reason != "status_list_full":
                 raise
@@ -120,7 +127,9 @@ class PublishedStatusList:
 
 def publish_status_list(issuer: Issuer, list_id: str) -> PublishedStatusList:
     """The signed list credential for ``list_id`` (cached per version; re-signed on change)."""
-    if not (0 < len(list_id) <= 64) or not all(c in "0123456789abcdefghijklmnopqrstuvwxyz-_" for c in list_id):
+    if not (0 < len(list_id) <= 64) or not all(
+        c in "0123456789abcdefghijklmnopqrstuvwxyz-_" for c in list_id
+    ):
         raise NotFoundError("no such status list", reason="status_list_not_found")
     with issuer.database.read() as conn:
         stored = StatusListRepository(conn).get(list_id)
@@ -137,7 +146,9 @@ def publish_status_list(issuer: Issuer, list_id: str) -> PublishedStatusList:
     )
     signed = secure_credential(unsigned, issuer.organization, "eddsa-rdfc-2022", clock=issuer.clock)
     body = signed.body
-    issuer.database.run(lambda conn: StatusListRepository(conn).store_signed(list_id, body, version=stored.version))
+    issuer.database.run(
+        lambda conn: StatusListRepository(conn).store_signed(list_id, body, version=stored.version)
+    )
     return PublishedStatusList(body, stored.version, list_id)
 
 
@@ -148,4 +159,3 @@ def credential_status_entries(document: dict[str, Any]) -> list[dict[str, Any]]:
     if isinstance(status, list):
         return [s for s in status if isinstance(s, dict)]
     return []
-

@@ -84,7 +84,9 @@ def _current(conn: Connection, did: str) -> IssuedCredential | None:
     return live[-1] if live else None
 
 
-def _issue(conn: Connection, issuer: Issuer, user: User, securing: str) -> tuple[IssuedCredential, SecuredCredential]:
+def _issue(
+    conn: Connection, issuer: Issuer, user: User, securing: str
+) -> tuple[IssuedCredential, SecuredCredential]:
     credential_id = new_credential_id()
     status = allocate_status(conn, issuer, credential_id, ("revocation",))
     now = issuer.clock.now()
@@ -137,7 +139,9 @@ def register_user(
     def work(conn: Connection) -> UserView:
         parse_did(did)
         if name is not None and (not isinstance(name, str) or len(name) > 200 or not name.isprintable()):
-            raise MalformedError("name must be printable text of at most 200 characters", reason="invalid_request")
+            raise MalformedError(
+                "name must be printable text of at most 200 characters", reason="invalid_request"
+            )
         now = issuer.clock.now()
         user = UserRepository(conn).add(
             User(did=did, roles=_roles(issuer, roles), created_at=now, updated_at=now, name=name)
@@ -151,7 +155,10 @@ def register_user(
         subject=did[:2048] if isinstance(did, str) else None,
         action="register",
         work=work,
-        describe=lambda v: {"credential_id": v.credential.id if v.credential else None, "roles": list(v.user.roles)},
+        describe=lambda v: {
+            "credential_id": v.credential.id if v.credential else None,
+            "roles": list(v.user.roles),
+        },
     )
 
 
@@ -189,7 +196,10 @@ def update_user_roles(
         subject=did[:2048] if isinstance(did, str) else None,
         action="update_roles",
         work=work,
-        describe=lambda v: {"credential_id": v.credential.id if v.credential else None, "roles": list(v.user.roles)},
+        describe=lambda v: {
+            "credential_id": v.credential.id if v.credential else None,
+            "roles": list(v.user.roles),
+        },
     )
 
 
@@ -216,4 +226,3 @@ def remove_user(issuer: Issuer, did: str, actor: Actor) -> UserView:
         action="remove",
         work=work,
     )
-

@@ -111,7 +111,9 @@ def issue_credential(issuer: Issuer, credential: object, options: object, actor:
         if record_id is None or CredentialRepository(conn).find(record_id) is not None:
             if purposes:
                 if record_id is not None:
-                    raise MalformedError("a credential with this id was already issued", reason="credential_exists")
+                    raise MalformedError(
+                        "a credential with this id was already issued", reason="credential_exists"
+                    )
                 record_id = new_credential_id()
                 document["id"] = record_id
             else:
@@ -164,9 +166,7 @@ def update_credential_status(issuer: Issuer, body: object, actor: Actor) -> tupl
     for change in changes:
         status = change.get("status") if isinstance(change, Mapping) else None
         if not isinstance(status, str) or status not in _STATUS_VALUES:
-            raise MalformedError(
-                "status must be revoked, suspended or unsuspended", reason="invalid_status"
-            )
+            raise MalformedError("status must be revoked, suspended or unsuspended", reason="invalid_status")
         purpose, value = _STATUS_VALUES[status]
         wanted.append(("revocation" if purpose == "revocation" else "suspension", value, status))
 
