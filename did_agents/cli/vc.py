@@ -19,7 +19,13 @@ from did_agents.cli.console import (
 from did_agents.cli.did import make_resolver
 from did_agents.cli.key import load_key
 from did_agents.clock import SystemClock, format_datetime
-from did_agents.credentials.verify import IssueSuite, StatusResolver, issue_credential, verify_credential
+from did_agents.credentials.verify import (
+    IssueSuite,
+    StatusResolver,
+    default_suite,
+    issue_credential,
+    verify_credential,
+)
 from did_agents.errors import DIDAgentsError
 from did_agents.fetch import GuardedFetcher
 
@@ -56,8 +62,9 @@ def status_resolver(fetcher: GuardedFetcher) -> StatusResolver:
 def issue(
     key_file: Annotated[str, typer.Option("--key", "-k", help="The issuer's key file.")],
     suite: Annotated[
-        str, typer.Option("--suite", "-s", help=f"One of: {', '.join(SUITES)}.")
-    ] = "eddsa-rdfc-2022",
+        str | None,
+        typer.Option("--suite", "-s", help=f"One of: {', '.join(SUITES)} (default: the key's RDFC suite)."),
+    ] = None,
     source: Annotated[str, typer.Argument(help="The unsigned credential (JSON file, or - for stdin).")] = "-",
     verification_method: Annotated[
         str | None,
@@ -68,8 +75,8 @@ def issue(
 
     ``issuer`` defaults to the key's did:key and ``validFrom`` to now.
     """
-    chosen = check_suite(suite)
     key = load_key(key_file)
+    chosen = check_suite(suite) if suite is not None else default_suite(key.key)
     credential = read_json_object(source)
     clock = SystemClock()
     credential.setdefault("issuer", key.did)

@@ -35,11 +35,12 @@ def sign(
     domain: Annotated[str, typer.Option("--domain", help="The verifier's domain.")],
     sources: Annotated[list[str], typer.Argument(help="Credential files (JSON or JWT).")],
     suite: Annotated[
-        str, typer.Option("--suite", "-s", help=f"One of: {', '.join(SUITES)}.")
-    ] = "eddsa-rdfc-2022",
+        str | None,
+        typer.Option("--suite", "-s", help=f"One of: {', '.join(SUITES)} (default: the key's RDFC suite)."),
+    ] = None,
 ) -> None:
     """Put credentials in a presentation held by the key's DID and sign it for a verifier."""
-    chosen = check_suite(suite)
+    chosen = check_suite(suite) if suite is not None else None
     key = load_key(key_file)
     credentials = [read_credential_input(source) for source in sources]
     try:

@@ -68,7 +68,7 @@ from did_agents.did.document import split_did_url
 from did_agents.did.resolver import Resolver
 from did_agents.errors import DIDAgentsError, InputTooLargeError, MalformedError, VerificationError
 from did_agents.jsonld import KNOWN_CONTEXTS, expand
-from did_agents.keys import PrivateKey
+from did_agents.keys import KeyType, PrivateKey
 from did_agents.proofs import data_integrity, jose, legacy
 from did_agents.status.bitstring import check_status
 
@@ -82,6 +82,7 @@ __all__ = [
     "StatusResolver",
     "VerificationResult",
     "build_presentation",
+    "default_suite",
     "envelope_credential",
     "issue_credential",
     "sign_presentation",
@@ -867,6 +868,11 @@ def issue_credential(
     )
 
 
+def default_suite(key: PrivateKey) -> IssueSuite:
+    """The interoperable Data Integrity suite for ``key``: eddsa-rdfc-2022 or ecdsa-rdfc-2019 (P-256)."""
+    return "eddsa-rdfc-2022" if key.key_type is KeyType.ED25519 else "ecdsa-rdfc-2019"
+
+
 def envelope_credential(token: str) -> dict[str, Any]:
     """Wrap a ``vc+jwt`` as an ``EnvelopedVerifiableCredential`` (VCDM §4.13.1) for a presentation."""
     if not isinstance(token, str) or token.count(".") != 2:
@@ -906,15 +912,17 @@ def sign_presentation(
     verification_method: str,
     challenge: str,
     domain: str,
-    suite: IssueSuite = "eddsa-rdfc-2022",
+    suite: IssueSuite | None = None,
     clock: Clock | None = None,
 ) -> dict[str, Any] | str:
     """Sign ``presentation`` as its holder, bound to the verifier's ``challenge`` and ``domain``.
 
     Data Integrity suites add a proof with purpose ``authentication``; ``"jose"``
-    returns a ``vp+jwt`` with ``nonce``/``aud`` claims. The holder must be the
-    DID of ``verification_method``.
+    returns a ``vp+jwt`` with ``nonce``/``aud`` claims; by default the RDFC
+    suite of the key type (:func:`default_suite`). The holder must be the DID
+    of ``verification_method``.
     """
+    suite = suite or default_suite(key)
     if suite not in _ISSUE_SUITES:
         raise ValueError(f"unknown suite {suite!r}; use one of {sorted(_ISSUE_SUITES)}")
     if not challenge or not domain:

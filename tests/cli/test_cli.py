@@ -282,3 +282,16 @@ def test_console_script_exit_codes_and_no_traceback(key_file: Path, credential_f
     )
     assert usage.returncode == 2
     assert "Traceback" not in usage.stderr and len(usage.stderr.strip().splitlines()) == 1
+
+
+def test_default_suite_follows_the_key_type(tmp_path: Path, credential_file: Path, cli: Any) -> None:
+    key = tmp_path / "p.jwk"
+    cli("key", "generate", "--type", "p256", "--out", str(key))
+    issued = cli("vc", "issue", "--key", str(key), str(credential_file))
+    assert issued.code == 0 and issued.json()["proof"]["cryptosuite"] == "ecdsa-rdfc-2019"
+    vc = tmp_path / "vc.json"
+    vc.write_text(issued.out)
+    signed = cli(
+        "vp", "sign", "--key", str(key), "--challenge", "c", "--domain", "https://v.example", str(vc)
+    )
+    assert signed.code == 0 and signed.json()["proof"]["cryptosuite"] == "ecdsa-rdfc-2019"

@@ -229,3 +229,19 @@ def test_build_presentation_envelopes_jwt_credentials(user: Party, agent: Party)
     entry = presentation["verifiableCredential"][0]
     assert entry["type"] == "EnvelopedVerifiableCredential"
     assert jose.parse_enveloped(entry) == token
+
+
+@pytest.mark.parametrize(("key_type", "suite"), [("ed25519", "eddsa-rdfc-2022"), ("p256", "ecdsa-rdfc-2019")])
+async def test_presentation_suite_defaults_to_the_key_types_rdfc_suite(
+    key_type: str, suite: str, resolver: DIDResolver, clock: FixedClock
+) -> None:
+    holder = make_party(key_type)
+    vp = sign_presentation(
+        build_presentation(holder.did, []),
+        key=holder.key,
+        verification_method=holder.vm,
+        challenge=CHALLENGE,
+        domain=DOMAIN,
+    )
+    assert vp["proof"]["cryptosuite"] == suite
+    assert (await _verify(vp, resolver, clock)).verified
