@@ -1,0 +1,285 @@
+"""Per-tool scope enforcement for MCP servers (DESIGN §7; MCP authorization spec §Runtime Insufficient Scope Errors).
+
+Declare what each tool needs, either as a mapping or with the decorator::
+
+    scopes = ToolScopes({"list_menu": ["menu:read"]})
+
+    @server.tool()
+    @scopes.require("orders:create")
+    def create_order(...): ...
+
+:class:`ToolGuard` is an ASGI middleware placed *inside* the SDK's bearer
+authentication (so the verified ``AccessToken`` is on the connection) and in
+front of the MCP endpoint. It reads the JSON-RPC body once (bounded), and for
+every ``tools/call`` decides before the tool runs:
+
+* the token's scopes must cover every scope the tool requires (``ns:*`` covers
+  ``ns:x`` at the ``:`` boundary, ``did_agents.delegation.capabilities.scope_covers``);
+  otherwise HTTP 403 with ``WWW-Authenticate: Bearer error="insufficient_scope",
+  scope="<missing>"`` (RFC 6750 §3.1) and a JSON-RPC error body (code
+  :data:`INSUFFICIENT_SCOPE_CODE`, ``data.scope`` names the missing scopes), so
+  any MCP client surfaces it; the tool body never runs (SECURITY SEC-57);
+* tool names are matched exactly, as the SDK dispatches them: no case folding,
+  no Unicode normalization, no trimming; a name that is not declared is refused
+  (``unknown_tool``) — a look-alike of a real tool never reaches it;
+* a body that is not strict JSON (duplicate members, NaN, too deep) is refused
+  with a JSON-RPC parse error: what we authorize is exactly what the SDK reads;
+* a JSON-RPC batch is authorized item by item and refused whole if any item is refused.
+
+``tools/list`` is not filtered: every tool is listed, calls are still guarded.
+Only ``tools/call`` is guarded; a server that also exposes resources or prompts
+must guard them itself. Every decision (and every 401 on a tool call) goes to
+the audit hook.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+
+from did_agents import strict_json
+from did_agents.delegation.capabilities import parse_scope, scope_covers
+from did_agents.errors import ConfigurationError, DIDAgentsError
+from verifier.mcp.audit_hook import AuditHook, ToolCall
+from verifier.mcp.token_verifier import last_refusal
+
+__all__ = [
+    "INSUFFICIENT_SCOPE_CODE",
+    "Decision",
+    "ToolGuard",
+    "ToolScopes",
+]
+
+#: JSON-RPC error code for a refused tool call (implementation-defined server error range).
+INSUFFICIENT_SCOPE_CODE: Final = -32003
+_INVALID_PARAMS: Final = -32602
+_PARSE_ERROR: Final = -32700
+_INVALID_REQUEST: Final = -32600
+DEFAULT_MAX_BODY: Final = 4 * 1024 * 1024
+MAX_TOOL_NAME: Final = 128
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[..., Any]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ToolScopes:
+    """Tool name → required scopes. Names are exact strings; scopes are checked at declaration."""
+
+    def __init__(self, mapping: Mapping[str, Iterable[str]] | None = None) -> None:
+        self._required: dict[str, frozenset[str]] = {}
+        for name, scopes in (mapping or {}).items():
+            self.declare(name, scopes)
+
+    def declare(self, tool: str, scopes: Iterable[str]) -> None:
+        if not isinstance(tool, str) or not tool or len(tool) > MAX_TOOL_NAME:
+            raise ConfigurationError(f"bad tool name {tool!r}")
+        if isinstance(scopes, str):
+            raise ConfigurationError("scopes must be a list of strings, not one string")
+        required = frozenset(parse_scope(s) for s in scopes)
+        if not required:
+            raise ConfigurationError(f"tool {tool!r} declares no scope (declare every tool explicitly)")
+        self._required[tool] = required
+
+    def require(self, *scopes: str, name: str | None = None) -> Callable[[F], F]:
+        """Decorator: the decorated function's tool (its ``__name__`` or ``name``) needs ``scopes``."""
+
+        def decorate(fn: F) -> F:
+            self.declare(name or fn.__name__, scopes)
+            return fn
+
+        return decorate
+
+    def required(self, tool: str) -> frozenset[str] | None:
+        """The scopes ``tool`` needs, ``None`` for an undeclared name (exact lookup)."""
+        return self._required.get(tool)
+
+    def tools(self) -> frozenset[str]:
+        return frozenset(self._required)
+
+    def all_scopes(self) -> list[str]:
+        return sorted(set().union(*self._required.values())) if self._required else []
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    missing: tuple[str, ...] = ()
+
+
+def _missing(granted: Iterable[str], required: Iterable[str]) -> tuple[str, ...]:
+    have = list(granted)
+    return tuple(sorted(s for s in required if not any(scope_covers(g, s) for g in have)))
+
+
+def _rpc_error(rpc_id: Any, code: int, message: str, data: Mapping[str, Any] | None = None) -> bytes:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = dict(data)
+    valid_id = rpc_id if isinstance(rpc_id, (str, int)) and not isinstance(rpc_id, bool) else None
+    return json.dumps({"jsonrpc": "2.0", "id": valid_id, "error": error}).encode()
+
+
+def _quote(text: str) -> str:
+    # A header value: printable ASCII only, no quotes or backslashes (no header injection via tool names).
+    return "".join(ch if 0x20 <= ord(ch) < 0x7F and ch not in '"\\' else "?" for ch in text)
+
+
+@dataclass
+class ToolGuard:
+    """ASGI middleware enforcing :class:`ToolScopes` on ``tools/call`` (module docstring)."""
+
+    app: ASGIApp
+    scopes: ToolScopes
+    resource: str
+    audit: AuditHook | None = None
+    resource_metadata_url: str | None = None
+    max_body: int = DEFAULT_MAX_BODY
+    _calls: int = field(default=0, repr=False)
+
+    def decide(self, tool: Any, granted: Iterable[str]) -> Decision:
+        if not isinstance(tool, str):
+            return Decision(False, "malformed_call")
+        required = self.scopes.required(tool)
+        if required is None:
+            return Decision(False, "unknown_tool")
+        missing = _missing(granted, required)
+        if missing:
+            return Decision(False, "insufficient_scope", missing)
+        return Decision(True, "scope_granted")
+
+    async def __call__(self, scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = await self._read_body(receive, send)
+        if body is None:
+            return
+        replay = _replay(body, receive)
+        try:
+            document = strict_json.loads(body, max_bytes=self.max_body + 1)
+        except DIDAgentsError:
+            # What the SDK would parse leniently (duplicate members...) we refuse: no bypass by ambiguity.
+            await _respond(send, 400, _rpc_error(None, _PARSE_ERROR, "Parse error"))
+            return
+        messages = document if isinstance(document, list) else [document]
+        calls = [m for m in messages if isinstance(m, Mapping) and m.get("method") == "tools/call"]
+        if not calls:
+            await self.app(scope, replay, send)
+            return
+        user = scope.get("user")
+        if not isinstance(user, AuthenticatedUser):
+            # The SDK's RequireAuthMiddleware answers 401; we only record the attempt.
+            for call in calls:
+                await self._record(call, None, Decision(False, last_refusal.get() or "invalid_token"))
+            await self.app(scope, replay, send)
+            return
+        decisions = []
+        for call in calls:
+            params = call.get("params")
+            name = params.get("name") if isinstance(params, Mapping) else None
+            decision = self.decide(name, user.access_token.scopes)
+            decisions.append((call, decision))
+            await self._record(call, user, decision)
+        refused = [(call, d) for call, d in decisions if not d.allowed]
+        if not refused:
+            await self.app(scope, replay, send)
+            return
+        call, decision = refused[0]
+        await self._refuse(send, call, decision)
+
+    async def _read_body(self, receive: Callable[..., Any], send: Callable[..., Any]) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await _respond(send, 413, _rpc_error(None, _INVALID_REQUEST, "Request body too large"))
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _record(
+        self, call: Mapping[str, Any], user: AuthenticatedUser | None, decision: Decision
+    ) -> None:
+        if self.audit is None:
+            return
+        params = call.get("params")
+        name = params.get("name") if isinstance(params, Mapping) else None
+        await self.audit.record(
+            ToolCall(
+                tool=name if isinstance(name, str) else repr(name),
+                resource=self.resource,
+                access_token=user.access_token if user is not None else None,
+                allowed=decision.allowed,
+                reason=decision.reason,
+                missing=decision.missing,
+            )
+        )
+
+    async def _refuse(self, send: Callable[..., Any], call: Mapping[str, Any], decision: Decision) -> None:
+        params = call.get("params")
+        name = params.get("name") if isinstance(params, Mapping) else None
+        shown = name[:MAX_TOOL_NAME] if isinstance(name, str) else None
+        if decision.reason != "insufficient_scope":
+            body = _rpc_error(
+                call.get("id"), _INVALID_PARAMS, f"Unknown tool: {shown!r}", {"reason": decision.reason}
+            )
+            await _respond(send, 400, body)
+            return
+        missing = " ".join(decision.missing)
+        description = f"tool {shown} requires scope {missing}"
+        # RFC 6750 §3.1 / MCP authorization §Runtime Insufficient Scope Errors: 403 naming the scope.
+        challenge = f'Bearer error="insufficient_scope", scope="{_quote(missing)}"'
+        if self.resource_metadata_url:
+            challenge += f', resource_metadata="{self.resource_metadata_url}"'
+        challenge += f', error_description="{_quote(description)}"'
+        body = _rpc_error(
+            call.get("id"),
+            INSUFFICIENT_SCOPE_CODE,
+            f"insufficient_scope: {description}",
+            {"error": "insufficient_scope", "scope": missing, "tool": shown},
+        )
+        await _respond(send, 403, body, [(b"www-authenticate", challenge.encode("ascii"))])
+
+
+def _replay(body: bytes, receive: Callable[..., Any]) -> Callable[..., Any]:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return dict(await receive())
+
+    return replay
+
+
+async def _respond(
+    send: Callable[..., Any], status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

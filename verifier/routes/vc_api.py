@@ -1,0 +1,95 @@
+"""W3C VC API verification: ``POST /credentials/verify`` and ``POST /presentations/verify``.
+
+Body ``{"verifiableCredential" | "verifiablePresentation": …, "options": {…}}``.
+200 with ``{"verified": true, "checks", "warnings", "errors"}`` when valid;
+422 with the problems when the input is well-formed but does not verify; 400
+when the request itself is malformed. Status lists are checked (fail closed)
+through the verifier's cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from did_agents import strict_json
+from did_agents.credentials.verify import VerificationResult, verify_credential, verify_presentation
+from did_agents.errors import MalformedError, UnsupportedMediaTypeError
+from verifier.deps import VerifierDep
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["W3C VC API"])
+
+_MAX_OPTION_LENGTH = 1024
+
+
+async def _json_body(request: Request, member: str, options: tuple[str, ...]) -> tuple[Any, dict[str, str]]:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaTypeError("the body must be application/json")
+    body = strict_json.loads(await request.body())
+    if not isinstance(body, dict) or member not in body:
+        raise MalformedError(f"the body must be an object with {member}", reason="invalid_request")
+    unknown = set(body) - {member, "options"}
+    if unknown:
+        raise MalformedError(f"unknown member {sorted(unknown)[0]!r}", reason="invalid_request")
+    raw_options = body.get("options", {})
+    if not isinstance(raw_options, Mapping):
+        raise MalformedError("options must be an object", reason="invalid_request")
+    picked: dict[str, str] = {}
+    for name, value in raw_options.items():
+        if name not in options:
+            raise MalformedError(f"unsupported option {str(name)[:40]!r}", reason="invalid_request")
+        if not isinstance(value, str) or not value or len(value) > _MAX_OPTION_LENGTH:
+            raise MalformedError(f"option {name} must be a non-empty string", reason="invalid_request")
+        picked[name] = value
+    value = body[member]
+    if not isinstance(value, (dict, str)):
+        raise MalformedError(f"{member} must be an object or a compact JWT", reason="invalid_request")
+    return value, picked
+
+
+def _render(result: VerificationResult, checks: list[str]) -> JSONResponse:
+    body = {
+        "verified": result.verified,
+        "checks": checks if result.verified else [],
+        "warnings": [],
+        "errors": [f"{p.code}: {p.message}" for p in result.problems],
+        "problems": [p.to_json() for p in result.problems],
+        "credentials": [
+            {"verified": c.verified, "problems": [p.to_json() for p in c.problems]}
+            for c in result.credentials
+        ],
+    }
+    return JSONResponse(
+        body, status_code=200 if result.verified else 422, headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.post("/credentials/verify", summary="Verify a credential (VC API VerifyCredential)")
+async def verify_credential_route(request: Request, verifier: VerifierDep) -> JSONResponse:
+    credential, _ = await _json_body(request, "verifiableCredential", ())
+    result = await verify_credential(
+        credential, resolver=verifier.resolver, clock=verifier.clock, status_resolver=verifier.status_source
+    )
+    return _render(result, ["proof", "validity", "status"])
+
+
+@router.post("/presentations/verify", summary="Verify a presentation (VC API VerifyPresentation)")
+async def verify_presentation_route(request: Request, verifier: VerifierDep) -> JSONResponse:
+    presentation, options = await _json_body(request, "verifiablePresentation", ("challenge", "domain"))
+    if "challenge" not in options:
+        raise MalformedError("options.challenge is required", reason="invalid_request")
+    result = await verify_presentation(
+        presentation,
+        resolver=verifier.resolver,
+        clock=verifier.clock,
+        challenge=options["challenge"],
+        domain=options.get("domain", verifier.exchange.config.domain),
+        status_resolver=verifier.status_source,
+    )
+    return _render(result, ["proof", "challenge", "domain", "credentials"])
