@@ -1,35 +1,68 @@
 """JSON-LD expansion and RDF Dataset Canonicalization (RDFC-1.0) in safe mode.
 
-This is the only module that imports pyld (and pyoxigraph). It produces the
+This is the only module that imports pyld and pyoxigraph. It produces the
 canonical N-Quads hashed by the ``eddsa-rdfc-2022`` and ``ecdsa-rdfc-2019``
 cryptosuites (VC-DI-EDDSA §3.3.3 "Transformation (eddsa-rdfc-2022)": the
 document is canonicalized with RDFC-1.0, RDF-CANON §4).
 
-Safe mode (VC-DATA-INTEGRITY §2.4.1 / §4 "Safe mode": "implementations ...
-MUST NOT silently drop terms"): JSON-LD expansion silently drops keys that are
-not mapped to an IRI and turns undefined type names into relative IRIs, which
-RDF conversion then drops. A signature over a canonical form that lost data
-would not cover what the reader sees, so in safe mode any such term is refused
-with ``VerificationError(reason="undefined_term")``, naming it.
+Pipeline::
+
+    document --pyld expand (bundled contexts only)--> expanded JSON-LD
+             --safe-mode checks + literal forms (JSON-LD 1.1 API §8.6)--> expanded'
+             --pyoxigraph JSON-LD parser (toRdf)--> RDF dataset
+             --RDFC-1.0 (pyoxigraph), work-bounded--> sorted canonical N-Quads
+
+pyld does what only a JSON-LD processor can (contexts, ``@protected``,
+scoped contexts; processed contexts are cached). pyoxigraph does the rest:
+parsing expanded JSON-LD needs no context processing, and its RDFC-1.0 writes
+literals in the canonical N-Quads form (RDF-CANON §4 / RDF 1.2 N-Quads
+canonical form: ``\\b \\t \\n \\f \\r \\" \\\\`` as ECHAR, other C0 controls and
+U+007F as upper-case UCHAR), which pyld 3.3 does not (it writes U+0001 raw),
+and which the reference implementation (rdf-canonize) does. Literal lexical
+forms (numbers, booleans, ``@json``) are computed here, as jsonld.js does, so
+neither library's number formatting decides a signature.
+``tests/jsonld/test_engine_equality.py`` proves the engines agree.
+
+Safe mode (VC-DATA-INTEGRITY §4 "Safe mode" / "data dropped by a JSON-LD
+processor"): expansion silently drops keys that do not map to an IRI and turns
+undefined type names into relative IRIs, which RDF conversion then drops. A
+signature over a canonical form that lost data would not cover what the
+reader sees, so such a term is refused with
+``VerificationError(reason="undefined_term")`` naming it. Safe mode also
+refuses what pyoxigraph's JSON-LD parser would drop silently (IRIs or
+language tags it considers invalid).
+
+Denial of service (RDF-CANON §4.4 "Hash N-Degree Quads" is exponential in the
+worst case, see RDF-CANON §7 "Security Considerations"): explicit blank node
+identifiers are refused (without them JSON-LD yields trees), and when blank
+nodes share a first-degree hash the deep-iteration budget of the reference
+implementation (rdf-canonize, ``maxWorkFactor`` 1: as many Hash N-Degree
+Quads calls as there are such blank nodes) is enforced before pyoxigraph runs.
 
 Errors:
     * a context URL that is not bundled -> ``VerificationError("unknown_context")``
     * an undefined term / type / relative IRI -> ``VerificationError("undefined_term")``
+    * a poison graph over the work budget -> ``InputTooLargeError("too_complex")``
     * any other JSON-LD error -> ``MalformedError("malformed")``
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
+import pyoxigraph as ox
 from cachetools import LRUCache
 from pyld import jsonld
 from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 
-from did_agents.errors import DIDAgentsError, MalformedError, VerificationError
+from did_agents.errors import DIDAgentsError, InputTooLargeError, MalformedError, VerificationError
+from did_agents.jcs import canonicalize as jcs_canonicalize
 from did_agents.jsonld.loader import document_loader
 from did_agents.strict_json import check_depth
 
@@ -48,6 +81,15 @@ UNDEFINED_TERM_VOCABULARIES: Final = (
 #: would turn every undefined term into a "defined" one (SECURITY SEC-29).
 TRUSTED_VOCABULARIES: Final = ("https://www.w3.org/ns/credentials/examples#",)
 
+_XSD: Final = "http://www.w3.org/2001/XMLSchema#"
+_RDF: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+XSD_BOOLEAN: Final = _XSD + "boolean"
+XSD_DOUBLE: Final = _XSD + "double"
+XSD_INTEGER: Final = _XSD + "integer"
+XSD_STRING: Final = _XSD + "string"
+RDF_JSON: Final = _RDF + "JSON"
+RDF_LANGSTRING: Final = _RDF + "langString"
+
 # RFC 3987 §2.2 / RFC 3986 §3.1: an absolute IRI starts with a scheme.
 _ABSOLUTE_IRI: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
@@ -55,6 +97,8 @@ _ABSOLUTE_IRI: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 # contexts "static", so each is processed once per process. Our own cache, not
 # pyld's module-global one, so no other pyld user can poison it.
 _RESOLVED_CONTEXTS: Final[LRUCache[str, Any]] = LRUCache(maxsize=64)
+
+_PYLD_ERRORS: Final = (jsonld.JsonLdError, ValueError, TypeError, KeyError, RecursionError)
 
 
 def _options() -> dict[str, Any]:
@@ -70,7 +114,7 @@ def _options() -> dict[str, Any]:
 
 
 def _library_error(exc: BaseException) -> DIDAgentsError:
-    """Translate a pyld error: our own error (from the loader) wins, wherever it is."""
+    """Translate a library error: our own error (from the loader) wins, wherever it is."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, DIDAgentsError):
@@ -88,54 +132,7 @@ def _undefined(what: str, name: object) -> VerificationError:
     )
 
 
-def _is_iri_or_blank(value: object) -> bool:
-    return isinstance(value, str) and (value.startswith("_:") or _ABSOLUTE_IRI.match(value) is not None)
-
-
-def _check_iri(what: str, value: object) -> None:
-    if not _is_iri_or_blank(value):
-        raise _undefined(what, value)
-    assert isinstance(value, str)
-    if value.startswith(UNDEFINED_TERM_VOCABULARIES):
-        raise _undefined(what, value)
-
-
-def _check_expanded(element: Any) -> None:
-    """Walk expanded JSON-LD; refuse what RDF conversion would drop or invent."""
-    stack: list[Any] = [element]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-            continue
-        if not isinstance(item, dict):
-            continue
-        if "@value" in item:
-            # A value object: its datatype must be an IRI (or @json, whose
-            # value is an opaque JSON literal and is not walked).
-            datatype = item.get("@type")
-            if datatype is not None and datatype != "@json":
-                _check_iri("datatype", datatype)
-            continue
-        for key, value in item.items():
-            if key == "@id":
-                _check_iri("node identifier", value)
-            elif key == "@type":
-                for type_ in value if isinstance(value, list) else [value]:
-                    _check_iri("type", type_)
-            elif key == "@reverse":
-                for prop, nodes in value.items():
-                    _check_iri("reverse property", prop)
-                    stack.append(nodes)
-            elif key.startswith("@"):
-                if key in ("@graph", "@included", "@list", "@set"):
-                    stack.append(value)
-            else:
-                if key.startswith("_:"):
-                    # Blank-node predicates are dropped from (non-generalized) RDF.
-                    raise _undefined("property", key)
-                _check_iri("property", key)
-                stack.append(value)
+# --- embedded contexts ----------------------------------------------------------------------
 
 
 def _check_embedded_context(context: Any) -> None:
@@ -178,7 +175,140 @@ def _check_embedded_contexts(document: Any) -> None:
                     stack.append(value)
 
 
-def _expand(document: Mapping[str, Any], *, safe: bool) -> list[dict[str, Any]]:
+# --- expanded JSON-LD: checks and RDF literal forms ----------------------------------------
+
+
+def _canonical_double(value: float) -> str:
+    """The ``xsd:double`` lexical form JSON-LD 1.1 API §8.6 step 10.2 produces.
+
+    As jsonld.js: ``value.toExponential(15)`` (ECMA-262 §21.1.3.2: 16 significant
+    digits, ties away from zero), trailing zeros of the mantissa removed, ``E``,
+    exponent without ``+`` or leading zeros: ``1.5E0``, ``1.0E21``, ``1.0E-7``.
+    """
+    if not math.isfinite(value):
+        raise MalformedError("NaN or Infinity cannot be an xsd:double here", reason="malformed")
+    if value == 0:
+        return "0.0E0"
+    exact = Decimal(abs(value))
+    exponent = exact.adjusted()
+    mantissa = exact.scaleb(-exponent).quantize(Decimal("1.000000000000000"), ROUND_HALF_UP)
+    if mantissa >= 10:
+        exponent += 1
+        mantissa = (mantissa / 10).quantize(Decimal("1.000000000000000"), ROUND_HALF_UP)
+    digits = str(mantissa).rstrip("0")
+    if digits.endswith("."):
+        digits += "0"
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits}E{exponent}"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _rdf_literal(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A value object rewritten with the lexical form of its RDF literal.
+
+    JSON-LD 1.1 API §8.6 "Object to RDF Conversion", steps 9-15, as jsonld.js
+    and pyld apply them (``rdfDirection`` null: ``@direction`` is dropped).
+    """
+    value = item["@value"]
+    datatype = item.get("@type")
+    if datatype == "@json":
+        # Step 9: the JSON canonical form (RFC 8785) typed rdf:JSON.
+        return {"@value": jcs_canonicalize(value).decode("utf-8"), "@type": RDF_JSON}
+    if isinstance(value, bool):
+        return {"@value": "true" if value else "false", "@type": datatype or XSD_BOOLEAN}
+    if _is_number(value) or datatype == XSD_DOUBLE:
+        if _is_number(value):
+            number = float(value)
+            if datatype != XSD_DOUBLE and float(number).is_integer() and abs(number) < 1e21:
+                # Step 11: an integer (jsonld.js value.toFixed(0)).
+                lexical = str(int(value)) if isinstance(value, int) else str(int(number))
+                return {"@value": lexical, "@type": datatype or XSD_INTEGER}
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                return {"@value": value, "@type": XSD_DOUBLE}
+        # Step 10: a double (non-integral, >= 1e21, or typed xsd:double).
+        return {"@value": _canonical_double(number), "@type": datatype or XSD_DOUBLE}
+    if "@language" in item:
+        return {"@value": value, "@language": item["@language"]}
+    return {"@value": value, "@type": datatype or XSD_STRING}
+
+
+class _Prepare:
+    """One walk over expanded JSON-LD: checks, then literal forms for RDF."""
+
+    def __init__(self, *, safe: bool) -> None:
+        self.safe = safe
+
+    def iri(self, what: str, value: object) -> str:
+        if not isinstance(value, str):
+            raise MalformedError(f"{what} is not a string", reason="malformed")
+        if value.startswith("_:"):
+            # Explicit labels are the only way to make blank-node cycles, the
+            # shape of RDFC-1.0 poison graphs; credentials never need them.
+            raise MalformedError(
+                f"explicit blank node identifier {value[:100]!r} in {what}", reason="malformed"
+            )
+        if not self.safe:
+            return value
+        if _ABSOLUTE_IRI.match(value) is None or value.startswith(UNDEFINED_TERM_VOCABULARIES):
+            raise _undefined(what, value)
+        try:
+            # pyoxigraph's JSON-LD parser silently drops quads with IRIs it
+            # rejects (RFC 3987); refuse them instead.
+            ox.NamedNode(value)
+        except ValueError as exc:
+            raise MalformedError(f"invalid IRI {value[:200]!r}", reason="malformed") from exc
+        return value
+
+    def value(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        datatype = item.get("@type")
+        if datatype is not None and datatype != "@json":
+            self.iri("datatype", datatype)
+        literal = _rdf_literal(item)
+        if self.safe and "@language" in literal:
+            try:
+                ox.Literal("", language=literal["@language"])  # BCP 47 well-formed
+            except ValueError as exc:
+                raise MalformedError(
+                    f"invalid language tag {str(literal['@language'])[:50]!r}", reason="malformed"
+                ) from exc
+        return literal
+
+    def element(self, element: Any) -> Any:
+        if isinstance(element, list):
+            return [self.element(item) for item in element]
+        if not isinstance(element, dict):
+            # A bare string is a node reference only under @id-typed keys,
+            # which expansion has already turned into {"@id": ...}.
+            return element
+        if "@value" in element:
+            return self.value(element)
+        result: dict[str, Any] = {}
+        for key, value in element.items():
+            if key == "@id":
+                result[key] = self.iri("node identifier", value)
+            elif key == "@type":
+                types = value if isinstance(value, list) else [value]
+                result[key] = [self.iri("type", type_) for type_ in types]
+            elif key == "@reverse":
+                result[key] = {
+                    self.iri("reverse property", prop): self.element(nodes) for prop, nodes in value.items()
+                }
+            elif key in ("@graph", "@included", "@list", "@set"):
+                result[key] = self.element(value)
+            elif key.startswith("@"):
+                continue  # @index and friends carry no RDF
+            else:
+                result[self.iri("property", key)] = self.element(value)
+        return result
+
+
+def _expand(document: Mapping[str, Any], *, safe: bool) -> list[Any]:
     if not isinstance(document, Mapping):
         raise MalformedError("a JSON-LD document must be a JSON object", reason="malformed")
     check_depth(document)
@@ -188,26 +318,157 @@ def _expand(document: Mapping[str, Any], *, safe: bool) -> list[dict[str, Any]]:
     processor = jsonld.JsonLdProcessor(on_property_dropped=dropped.append)
     try:
         expanded = processor.expand(dict(document), _options())
-    except (jsonld.JsonLdError, ValueError, TypeError, KeyError, RecursionError) as exc:
+    except _PYLD_ERRORS as exc:
         raise _library_error(exc) from exc
-    if safe:
-        if dropped:
-            # JSON-LD 1.1 API §4.1 (IRI expansion): a key that expands to neither
-            # an absolute IRI nor a keyword is dropped; None = an "@..." key.
-            name = dropped[0] if dropped[0] is not None else "@-prefixed key"
-            raise _undefined("term", name)
-        _check_expanded(expanded)
+    if safe and dropped:
+        # JSON-LD 1.1 API §4.1 (IRI expansion): a key that expands to neither
+        # an absolute IRI nor a keyword is dropped; None = an "@..." key.
+        name = dropped[0] if dropped[0] is not None else "@-prefixed key"
+        raise _undefined("term", name)
     assert isinstance(expanded, list)
     return expanded
 
 
-def expand(document: Mapping[str, Any], *, safe: bool = True) -> list[dict[str, Any]]:
+# --- RDF datasets -----------------------------------------------------------------------------
+
+
+def _dataset_from_expanded(prepared: list[Any]) -> ox.Dataset:
+    """pyoxigraph parses the prepared expanded form (JSON-LD 1.1 API §8.1 toRdf).
+
+    No context is left to process. Like any JSON-LD processor it drops triples
+    with relative or invalid IRIs; in safe mode there are none left to drop.
+    """
+    try:
+        text = json.dumps(prepared, ensure_ascii=False, allow_nan=False)
+        return ox.Dataset(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.JSON_LD))
+    except (ValueError, SyntaxError, UnicodeEncodeError) as exc:
+        raise MalformedError("invalid JSON-LD (RDF conversion)", reason="malformed") from exc
+
+
+# --- RDFC-1.0 ---------------------------------------------------------------------------------
+
+
+def _first_degree_shape(quad: Any, node: str) -> tuple[str, ...]:
+    # Coarser than RDF-CANON §4.6 (every other blank node is "_:z", any blank
+    # graph name "_:g"), so "all shapes distinct" implies "all hashes distinct".
+    def part(term: Any) -> str:
+        if isinstance(term, ox.BlankNode):
+            return "_:a" if term.value == node else "_:z"
+        return str(term)
+
+    graph = quad.graph_name
+    return (
+        part(quad.subject),
+        str(quad.predicate),
+        part(quad.object),
+        "_:g" if isinstance(graph, ox.BlankNode) else str(graph),
+    )
+
+
+def _shares_first_degree_hash(quads: list[Any]) -> bool:
+    """Whether RDF-CANON §4.4 step 5 could leave blank nodes for step 6 (n-degree)."""
+    mentions: dict[str, list[Any]] = {}
+    for quad in quads:
+        for term in (quad.subject, quad.object, quad.graph_name):
+            if isinstance(term, ox.BlankNode):
+                mentions.setdefault(term.value, []).append(quad)
+    seen: set[tuple[tuple[str, ...], ...]] = set()
+    for node, node_quads in mentions.items():
+        shape = tuple(sorted(_first_degree_shape(quad, node) for quad in node_quads))
+        if shape in seen:
+            return True
+        seen.add(shape)
+    return False
+
+
+class _TooComplexError(Exception):
+    pass
+
+
+class _BudgetedURDNA2015(URDNA2015):  # type: ignore[misc]
+    """pyld's RDFC-1.0 with rdf-canonize's default deep-iteration limit.
+
+    rdf-canonize (the reference implementation) allows ``n ** maxWorkFactor``
+    Hash N-Degree Quads calls, ``n`` = blank nodes sharing a first-degree hash,
+    ``maxWorkFactor`` = 1 by default. Used only to measure the work; its output
+    is discarded (pyld's literal escaping is not RDFC-1.0's).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._remaining: int | None = None
+
+    def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
+        if self._remaining is None:
+            # RDF-CANON §4.4 step 6: only the shared-hash groups are left.
+            self._remaining = sum(len(ids) for ids in self.hash_to_blank_nodes.values())
+        if self._remaining <= 0:
+            raise _TooComplexError
+        self._remaining -= 1
+        return super().hash_n_degree_quads(id_, issuer)
+
+
+def _pyld_term(term: Any) -> dict[str, str]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "IRI", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "blank node", "value": "_:" + term.value}
+    literal = {"type": "literal", "value": term.value, "datatype": term.datatype.value}
+    if term.language:
+        literal["language"] = term.language
+    return literal
+
+
+def _check_work_budget(quads: list[Any]) -> None:
+    dataset: dict[str, list[dict[str, Any]]] = {}
+    for quad in quads:
+        graph = quad.graph_name
+        if isinstance(graph, ox.DefaultGraph):
+            name = "@default"
+        else:
+            name = ("_:" + graph.value) if isinstance(graph, ox.BlankNode) else graph.value
+        dataset.setdefault(name, []).append(
+            {
+                "subject": _pyld_term(quad.subject),
+                "predicate": _pyld_term(quad.predicate),
+                "object": _pyld_term(quad.object),
+            }
+        )
+    try:
+        _BudgetedURDNA2015().main(dataset, {"format": "application/n-quads"})
+    except _TooComplexError:
+        raise InputTooLargeError(
+            "RDF dataset too complex to canonicalize (RDFC-1.0 deep-iteration limit)",
+            reason="too_complex",
+        ) from None
+
+
+def _canonical_nquads(dataset: ox.Dataset) -> str:
+    """RDF-CANON §4.4: canonical blank node labels, canonical N-Quads, sorted."""
+    quads = list(dataset)
+    if _shares_first_degree_hash(quads):
+        _check_work_budget(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    text = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS)
+    assert isinstance(text, bytes)
+    # Step 8: the canonical N-Quads sorted by Unicode code point, each ending
+    # "\n". Split on "\n" only: literals may hold U+0085 or U+2028 raw.
+    lines = text.decode("utf-8").split("\n")
+    return "".join(line + "\n" for line in sorted(lines[:-1]))
+
+
+# --- public API -------------------------------------------------------------------------------
+
+
+def expand(document: Mapping[str, Any], *, safe: bool = True) -> list[Any]:
     """JSON-LD 1.1 expansion with the bundled contexts only.
 
     In safe mode (the default) undefined terms, types and relative IRIs are
-    refused instead of dropped.
+    refused instead of dropped. The result is pyld's expanded form.
     """
-    return _expand(document, safe=safe)
+    expanded = _expand(document, safe=safe)
+    _Prepare(safe=safe).element(expanded)
+    return expanded
 
 
 def canonicalize(document: Mapping[str, Any], *, safe: bool = True) -> str:
@@ -216,14 +477,9 @@ def canonicalize(document: Mapping[str, Any], *, safe: bool = True) -> str:
     RDF-CANON §4.4: blank nodes are relabelled ``_:c14n<n>``; the quads are
     serialised in canonical N-Quads form and sorted by code point, each line
     ending with ``\\n``. This is the string VC-DI-EDDSA §3.3.3 and
-    VC-DI-ECDSA §3.3.3 hash.
+    VC-DI-ECDSA §3.3.3 hash. ``safe=False`` drops undefined terms silently, as
+    JSON-LD processors do by default (only for verifying legacy proofs).
     """
     expanded = _expand(document, safe=safe)
-    options = _options()
-    try:
-        dataset = jsonld.JsonLdProcessor().to_rdf(expanded, options)
-        result = URDNA2015().main(dataset, {"format": "application/n-quads"})
-    except (jsonld.JsonLdError, ValueError, TypeError, KeyError, RecursionError) as exc:
-        raise _library_error(exc) from exc
-    assert isinstance(result, str)
-    return result
+    prepared = _Prepare(safe=safe).element(expanded)
+    return _canonical_nquads(_dataset_from_expanded(prepared))

@@ -282,3 +282,33 @@ def test_expand_returns_expanded_json_ld() -> None:
         "https://www.w3.org/2018/credentials#VerifiableCredential",
         "https://w3id.org/did-agents#DelegationCredential",
     ]
+
+
+# --- what pyoxigraph's parser would drop silently is refused ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "iri", ["https://e.example/a#b#c", "https://e.example/a%zz", "http://e.example:port/", "a:b c"]
+)
+def test_safe_mode_refuses_invalid_iris(iri: str) -> None:
+    # RFC 3987: not IRIs. JSON-LD processors drop such triples; we refuse.
+    document = _delegation()
+    document["issuer"] = iri
+    with pytest.raises(MalformedError) as info:
+        canonicalize(document)
+    assert info.value.reason == "malformed"
+
+
+def test_safe_mode_refuses_ill_formed_language_tags() -> None:
+    # BCP 47 well-formedness (JSON-LD 1.1 §4.2.4.1).
+    document = _delegation()
+    document["name"] = {"@value": "Agent", "@language": "en_US"}
+    with pytest.raises(MalformedError) as info:
+        canonicalize(document)
+    assert info.value.reason == "malformed"
+
+
+def test_unsafe_mode_drops_invalid_iris_like_a_json_ld_processor() -> None:
+    document = _delegation()
+    document["issuer"] = "https://e.example/a#b#c"
+    assert "credentials#issuer>" not in canonicalize(document, safe=False)
