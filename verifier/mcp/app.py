@@ -48,7 +48,13 @@ def guard_app(
     ``user_middleware``, so appending puts the guard after it, in front of the routes.
     """
     app.user_middleware.append(
-        Middleware(ToolGuard, scopes=scopes, resource=resource, audit=audit, resource_metadata_url=metadata_url(resource))
+        Middleware(
+            ToolGuard,
+            scopes=scopes,
+            resource=resource,
+            audit=audit,
+            resource_metadata_url=metadata_url(resource),
+        )
     )
     return app
 
@@ -70,8 +76,12 @@ class MCPKit:
 
     def __post_init__(self) -> None:
         if self.verifier is None:
-            self.jwks = JWKSCache(self.jwks_url, clock=self.clock, fetch=self.fetch, fetch_settings=self.fetch_settings)
-            self.verifier = AccessTokenVerifier(self.issuer, self.resource, self.jwks, clock=self.clock, leeway=self.leeway)
+            self.jwks = JWKSCache(
+                self.jwks_url, clock=self.clock, fetch=self.fetch, fetch_settings=self.fetch_settings
+            )
+            self.verifier = AccessTokenVerifier(
+                self.issuer, self.resource, self.jwks, clock=self.clock, leeway=self.leeway
+            )
 
     @property
     def token_verifier(self) -> TokenVerifier:
