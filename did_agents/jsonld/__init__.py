@@ -17,6 +17,8 @@ from did_agents.jsonld.loader import (
     ED25519_2020_V1,
     KNOWN_CONTEXTS,
     MULTIKEY_V1,
+    SECURITY_V1,
+    SECURITY_V2,
     document_loader,
     get_context,
 )
@@ -33,6 +35,8 @@ __all__ = [
     "ED25519_2020_V1",
     "KNOWN_CONTEXTS",
     "MULTIKEY_V1",
+    "SECURITY_V1",
+    "SECURITY_V2",
     "UNDEFINED_TERM_VOCABULARIES",
     "canonicalize",
     "document_loader",

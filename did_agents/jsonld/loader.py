@@ -32,6 +32,8 @@ __all__ = [
     "ED25519_2020_V1",
     "KNOWN_CONTEXTS",
     "MULTIKEY_V1",
+    "SECURITY_V1",
+    "SECURITY_V2",
     "document_loader",
     "get_context",
 ]
@@ -44,6 +46,8 @@ MULTIKEY_V1: Final = "https://w3id.org/security/multikey/v1"
 DID_V1: Final = "https://www.w3.org/ns/did/v1"
 ED25519_2020_V1: Final = "https://w3id.org/security/suites/ed25519-2020/v1"
 ED25519_2018_V1: Final = "https://w3id.org/security/suites/ed25519-2018/v1"
+SECURITY_V1: Final = "https://w3id.org/security/v1"
+SECURITY_V2: Final = "https://w3id.org/security/v2"
 DID_AGENTS_V1: Final = "https://w3id.org/did-agents/v1"
 #: The W3C examples context (one ``@vocab``): used by the W3C test vectors and
 #: test suites; its terms are defined (by that vocabulary), not undefined.
@@ -60,6 +64,8 @@ KNOWN_CONTEXTS: Final[Mapping[str, str]] = MappingProxyType(
         DID_V1: "did-v1.jsonld",
         ED25519_2020_V1: "ed25519-signature-2020-v1.jsonld",
         ED25519_2018_V1: "ed25519-signature-2018-v1.jsonld",
+        SECURITY_V1: "security-v1.jsonld",
+        SECURITY_V2: "security-v2.jsonld",
         DID_AGENTS_V1: "did-agents-v1.jsonld",
         CREDENTIALS_EXAMPLES_V2: "credentials-examples-v2.jsonld",
     }
