@@ -48,7 +48,7 @@ import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, get_args
 
@@ -527,7 +527,12 @@ async def _verify_legacy(
     verified = await legacy.verify_legacy_credential(
         credential, resolver=ctx.resolver, clock=ctx.clock, leeway=ctx.clock_skew
     )
-    return _legacy_result(verified, fmt)
+    result = _legacy_result(verified, fmt)
+    if ctx.status_resolver is not None and "credentialStatus" in verified.document:
+        # Fail closed: VCDM 1.1 status methods (StatusList2021, …) are not checked here.
+        problem = Problem("unsupported_status", "status of VCDM 1.1 credentials cannot be checked")
+        return replace(result, verified=False, problems=(problem,))
+    return result
 
 
 def _legacy_result(

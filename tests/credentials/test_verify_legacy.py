@@ -109,3 +109,29 @@ async def test_vcdm11_credential_inside_a_vcdm2_presentation(
     )
     assert ok.verified, ok.problems
     assert result.codes == ("invalid_credential",)
+
+
+async def test_vcdm11_status_fails_closed_when_status_is_checked(
+    user: Party, resolver: DIDResolver, clock: FixedClock
+) -> None:
+    from did_agents import jws
+
+    credential = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiableCredential"],
+        "issuer": user.did,
+        "issuanceDate": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": user.did},
+        "credentialStatus": {"id": "https://issuer.example/status/1#7", "type": "StatusList2021Entry"},
+    }
+    token = jws.sign_compact(
+        {"vc": credential, "iss": user.did, "nbf": 1767225600}, user.key, typ="JWT", kid=user.vm
+    )
+
+    async def lists(url: str) -> Any:
+        raise AssertionError("no status list is fetched for VCDM 1.1")
+
+    unchecked = await verify_credential(token, resolver=resolver, clock=clock)
+    assert unchecked.verified and unchecked.format == "jwt-1.1"
+    checked = await verify_credential(token, resolver=resolver, clock=clock, status_resolver=lists)
+    assert checked.codes == ("unsupported_status",)
