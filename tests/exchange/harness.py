@@ -111,15 +111,11 @@ class Harness:
         challenge: str | None = None,
         domain: str = ISSUER,
         jose: bool = False,
-        signer: Party | None = None,
-        holder_did: str | None = None,
     ) -> Presented:
-        """A presentation by ``holder`` (signed by ``signer``'s key, default the holder's)."""
+        """A presentation by ``holder``, bound to a fresh challenge unless one is given."""
         nonce = challenge or self.challenge()
-        signer = signer or holder
-        vp = build_presentation(holder_did or signer.did, list(credentials))
-        if holder_did is not None:
-            vp["holder"] = holder_did
+        signer = holder
+        vp = build_presentation(holder.did, list(credentials))
         secured = sign_presentation(
             vp,
             key=signer.key,
@@ -135,7 +131,9 @@ class Harness:
 
     def actor_token(self, agent: Party, **kw: Any) -> str:
         kw.setdefault("audience", ISSUER)
-        return sign_actor_token(agent.key, agent=agent.did, verification_method=agent.vm, clock=self.clock, **kw)
+        return sign_actor_token(
+            agent.key, agent=agent.did, verification_method=agent.vm, clock=self.clock, **kw
+        )
 
     @staticmethod
     def form(

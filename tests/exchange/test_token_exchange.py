@@ -75,14 +75,18 @@ def test_intersection_hr_agent_refused_scope_it_lacks(h: Harness) -> None:
     w = h.w
     delegation = w.delegation(w.smith, w.hr, ["orders:read", "orders:delete"])
     presented = h.present(w.hr, [delegation, w.hr_acc(), w.smith_role()])
-    h.refused(h.form(presented, scope="orders:delete"), InvalidScopeError, "scope_not_granted", code="invalid_scope")
+    h.refused(
+        h.form(presented, scope="orders:delete"), InvalidScopeError, "scope_not_granted", code="invalid_scope"
+    )
 
 
 def test_union_mode_grants_what_the_user_holds(h: Harness) -> None:
     w = h.w
     h.with_policy(w.policy("union"))
     delegation = w.delegation(w.smith, w.hr, ["orders:read", "orders:delete"])
-    response = h.exchange_for(h.present(w.hr, [delegation, w.hr_acc(), w.smith_role()]), scope="orders:delete")
+    response = h.exchange_for(
+        h.present(w.hr, [delegation, w.hr_acc(), w.smith_role()]), scope="orders:delete"
+    )
     assert response.scope == "orders:delete"
 
 
@@ -90,7 +94,9 @@ def test_subset_mode_limits_to_the_allowlist(h: Harness) -> None:
     w = h.w
     h.with_policy(w.policy("subset", extra='allowed_scopes = ["orders:read"]'))
     presented = h.present(w.ordering, smith_chain(h))
-    h.refused(h.form(presented, scope="orders:create"), InvalidScopeError, "scope_not_granted", code="invalid_scope")
+    h.refused(
+        h.form(presented, scope="orders:create"), InvalidScopeError, "scope_not_granted", code="invalid_scope"
+    )
     response = h.exchange_for(h.present(w.ordering, smith_chain(h)), scope="orders:read")
     assert response.scope == "orders:read"
 
