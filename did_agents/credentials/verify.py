@@ -363,7 +363,7 @@ class _Context:
     clock_skew: timedelta
     allow_inline_contexts: bool
     check_terms: bool
-    status_lists: dict[str, VerificationResult | Problem] = field(default_factory=dict)
+    status_lists: dict[str, asyncio.Future[VerificationResult | Problem]] = field(default_factory=dict)
 
 
 async def verify_credential(
@@ -616,9 +616,15 @@ async def _status(entry: Mapping[str, Any], issuer: str, ctx: _Context) -> Probl
 
 
 async def _status_list(url: str, ctx: _Context) -> VerificationResult | Problem:
-    cached = ctx.status_lists.get(url)
-    if cached is not None:
-        return cached
+    # One fetch per URL per request, even for credentials verified concurrently.
+    pending = ctx.status_lists.get(url)
+    if pending is None:
+        pending = asyncio.ensure_future(_fetch_status_list(url, ctx))
+        ctx.status_lists[url] = pending
+    return await pending
+
+
+async def _fetch_status_list(url: str, ctx: _Context) -> VerificationResult | Problem:
     assert ctx.status_resolver is not None
     outcome: VerificationResult | Problem
     try:
@@ -652,7 +658,6 @@ async def _status_list(url: str, ctx: _Context) -> VerificationResult | Problem:
         else:
             detail = "; ".join(p.message for p in result.problems) or "not verified"
             outcome = Problem("status_unavailable", f"status list {url[:120]} does not verify: {detail}")
-    ctx.status_lists[url] = outcome
     return outcome
 
 

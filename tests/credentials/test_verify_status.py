@@ -188,3 +188,28 @@ async def test_without_status_resolver_status_is_not_checked(
 ) -> None:
     result = await verify_credential(_credential(user, agent), resolver=resolver, clock=clock)
     assert result.verified
+
+
+async def test_each_status_list_is_fetched_once_per_presentation(
+    user: Party, agent: Party, resolver: DIDResolver, clock: FixedClock
+) -> None:
+    from did_agents.credentials.verify import build_presentation, sign_presentation, verify_presentation
+
+    lists = Lists(
+        {
+            REVOCATION_LIST: _list(user, REVOCATION_LIST, "revocation"),
+            SUSPENSION_LIST: _list(user, SUSPENSION_LIST, "suspension"),
+        }
+    )
+    vp = sign_presentation(
+        build_presentation(agent.did, [_credential(user, agent), _credential(user, agent)]),
+        key=agent.key,
+        verification_method=agent.vm,
+        challenge="c",
+        domain="https://v.example",
+    )
+    result = await verify_presentation(
+        vp, resolver=resolver, clock=clock, challenge="c", domain="https://v.example", status_resolver=lists
+    )
+    assert result.verified, [c.problems for c in result.credentials]
+    assert sorted(lists.fetches) == [REVOCATION_LIST, SUSPENSION_LIST]
