@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 import base58
 
@@ -21,6 +22,7 @@ __all__ = [
     "P256_PRIV",
     "P256_PUB",
     "X25519_PUB",
+    "b58decode",
     "b64url_decode",
     "b64url_encode",
     "decode",
@@ -36,8 +38,11 @@ P256_PUB = 0x1200
 ED25519_PRIV = 0x1300
 P256_PRIV = 0x1306
 
-_B58_ALPHABET = frozenset("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
-_B64URL_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_B58_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+# Every byte outside the alphabet translates to 255, so one max() finds any invalid character.
+_B58_DIGITS = bytes(_B58_ALPHABET.index(b) if b in _B58_ALPHABET else 255 for b in range(256))
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+MAX_B58_LENGTH = 4096
 
 
 def b64url_encode(data: bytes) -> str:
@@ -51,7 +56,7 @@ def b64url_decode(text: str) -> bytes:
     RFC 7515 §2 / Appendix C; a re-encoded copy of a token must not decode to the
     same bytes through a lenient decoder (SECURITY SEC-12).
     """
-    if not isinstance(text, str) or not text.isascii() or not set(text) <= _B64URL_ALPHABET:
+    if not isinstance(text, str) or not _B64URL.fullmatch(text):
         raise MalformedError("invalid base64url", reason="malformed")
     if len(text) % 4 == 1:
         raise MalformedError("invalid base64url length", reason="malformed")
@@ -62,6 +67,23 @@ def b64url_decode(text: str) -> bytes:
     if b64url_encode(data) != text:
         raise MalformedError("non-canonical base64url (trailing bits)", reason="malformed")
     return data
+
+
+def b58decode(text: str) -> bytes:
+    """Strict base58-btc (Bitcoin alphabet) decoding; bounded length."""
+    if len(text) > MAX_B58_LENGTH:
+        raise MalformedError("base58-btc value too long", reason="malformed")
+    try:
+        digits = text.encode("ascii").translate(_B58_DIGITS)
+    except UnicodeEncodeError:
+        digits = b"\xff"
+    if not digits or max(digits) >= 58:
+        raise MalformedError("invalid base58-btc value", reason="malformed")
+    number = 0
+    for digit in digits:
+        number = number * 58 + digit
+    zeros = len(digits) - len(digits.lstrip(b"\x00"))  # each leading "1" is a zero byte
+    return b"\x00" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
 
 
 def encode(data: bytes, base: str = "z") -> str:
@@ -79,9 +101,7 @@ def decode(text: str) -> bytes:
         raise MalformedError("invalid multibase value", reason="malformed")
     prefix, body = text[0], text[1:]
     if prefix == "z":
-        if not set(body) <= _B58_ALPHABET:
-            raise MalformedError("invalid base58-btc character", reason="malformed")
-        return bytes(base58.b58decode(body))
+        return b58decode(body)
     if prefix == "u":
         return b64url_decode(body)
     raise MalformedError(f"unsupported multibase prefix {prefix!r}", reason="malformed")

@@ -295,12 +295,6 @@ def _domains(value: Any) -> frozenset[str]:
     raise _malformed("proof.domain must be a string or a non-empty list of strings")
 
 
-# base58-btc (the multibase "z" alphabet, CID 1.0 §2.4): every byte outside the
-# alphabet translates to 255, so one max() finds any invalid character. This
-# decoder is about 4x faster than the generic multibase one, which matters on
-# the verification hot path.
-_B58_ALPHABET: Final = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_DIGITS: Final = bytes(_B58_ALPHABET.index(byte) if byte in _B58_ALPHABET else 255 for byte in range(256))
 _MAX_PROOF_VALUE_LENGTH: Final = 256
 
 
@@ -312,16 +306,9 @@ def _proof_bytes(proof: Mapping[str, Any]) -> bytes:
     if len(value) > _MAX_PROOF_VALUE_LENGTH:
         raise _malformed("proof.proofValue is too long")
     try:
-        digits = value[1:].encode("ascii").translate(_B58_DIGITS)
-    except UnicodeEncodeError:
-        digits = b"\xff"
-    if not digits or max(digits) >= 58:
-        raise _malformed("proof.proofValue is not valid base58-btc")
-    number = 0
-    for digit in digits:
-        number = number * 58 + digit
-    zeros = len(digits) - len(digits.lstrip(b"\x00"))  # each leading "1" is a zero byte
-    return b"\x00" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
+        return multibase.b58decode(value[1:])
+    except MalformedError as exc:
+        raise _malformed("proof.proofValue is not valid base58-btc") from exc
 
 
 async def verify_proof(

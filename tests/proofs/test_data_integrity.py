@@ -22,6 +22,7 @@ from did_agents.did.key import verification_method_id
 from did_agents.did.resolver import DIDResolver
 from did_agents.errors import ResolutionError, SignatureError, VerificationError
 from did_agents.keys import KeyType, PrivateKey, generate
+from did_agents.multibase import _B58_ALPHABET
 from did_agents.proofs import (
     DEFAULT_MAX_CLOCK_SKEW,
     VerifiedProof,
@@ -29,7 +30,7 @@ from did_agents.proofs import (
     supported_cryptosuites,
     verify_proof,
 )
-from did_agents.proofs.data_integrity import _B58_ALPHABET, _proof_bytes
+from did_agents.proofs.data_integrity import _proof_bytes
 from tests.proofs.conftest import EDDSA, VECTOR_CREATED, read_json
 
 pytestmark = pytest.mark.anyio
