@@ -33,7 +33,7 @@ from did_agents.asgi import BodyLimitMiddleware, error_headers
 from did_agents.clock import Clock, SystemClock
 from did_agents.did.resolver import DIDResolver, Resolver
 from did_agents.did.web import WebResolver
-from did_agents.errors import ConfigurationError, DIDAgentsError, InvalidClientError, MalformedError
+from did_agents.errors import DIDAgentsError, InvalidClientError, MalformedError
 from did_agents.exchange import (
     AccessTokenSigner,
     ExchangeConfig,
@@ -211,12 +211,13 @@ def _issuer_status(issuer: Any) -> LocalStatus:
     return local
 
 
-def with_verifier(issuer_app: FastAPI, settings: VerifierSettings | None = None) -> Any:
+def with_verifier(issuer_app: FastAPI, settings: VerifierSettings | None = None, **overrides: Any) -> Any:
     """The issuer app with the verifier beside it (``did-agents serve``).
 
     Shares the issuer's database, key store and clock. Without a policy file
     (``DID_AGENTS_POLICY_PATH``, default ``<data_dir>/policy.toml``) the
     verifier cannot decide anything, so only the issuer is served (logged).
+    ``overrides`` go to :func:`create_app` (e.g. a test ``resolver``).
     """
     issuer = issuer_app.state.issuer
     issuer_settings = issuer_app.state.settings
@@ -226,14 +227,12 @@ def with_verifier(issuer_app: FastAPI, settings: VerifierSettings | None = None)
     if not settings.resolved_policy_path.exists():
         _log.warning("no verifier policy at %s: serving the issuer only", settings.resolved_policy_path)
         return issuer_app
-    try:
-        verifier_app = create_app(
-            settings,
-            database=issuer.database,
-            keystore=issuer.keystore,
-            clock=issuer.clock,
-            local_status=_issuer_status(issuer),
-        )
-    except ConfigurationError:
-        raise
+    verifier_app = create_app(
+        settings,
+        database=issuer.database,
+        keystore=issuer.keystore,
+        clock=issuer.clock,
+        local_status=_issuer_status(issuer),
+        **overrides,
+    )
     return _PathDispatch(issuer_app, verifier_app)

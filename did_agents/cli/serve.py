@@ -1,4 +1,4 @@
-"""``did-agents serve``: the issuer (and, once it exists, the verifier) on uvicorn.
+"""``did-agents serve``: the issuer and the verifier on uvicorn.
 
 :func:`build_asgi_app` is the one place the served application is assembled;
 the verifier will be mounted beside the issuer there (see the ``TODO(verifier)``
@@ -28,8 +28,9 @@ def build_asgi_app(settings: Any) -> Any:
     or a path-dispatching router), so ``did-agents serve`` hosts both.
     """
     from issuer.app import create_app
+    from verifier.app import with_verifier
 
-    return create_app(settings)
+    return with_verifier(create_app(settings))
 
 
 @app.callback(invoke_without_command=True)
