@@ -51,12 +51,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import rfc8785
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from did_agents import strict_json
+from did_agents import jcs, strict_json
 from did_agents.clock import Clock, SystemClock, format_datetime, parse_datetime
 from did_agents.errors import KeyStoreError, MalformedError
 
@@ -225,7 +224,7 @@ class _Header:
 
     def aad(self) -> bytes:
         # Everything but nonce and ciphertext is authenticated (SP 800-38D AAD).
-        return rfc8785.dumps({"format": FORMAT, "version": FORMAT_VERSION, "kdf": self.kdf, "enc": _ENC})
+        return jcs.canonicalize({"format": FORMAT, "version": FORMAT_VERSION, "kdf": self.kdf, "enc": _ENC})
 
 
 def _derive(secret: Passphrase | RawKey, kdf: Mapping[str, Any]) -> bytes:

@@ -9,6 +9,7 @@ nothing is minted).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -36,9 +37,15 @@ T = TypeVar("T")
 class Database:
     """One database (SQLite file or PostgreSQL), shared by all requests of a service."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self._engine = engine
         self._backend: Backend = backend_of(engine)
+        self._busy_timeout = busy_timeout
+        # SQLite has one writer at a time. Threads of this process queue on a
+        # mutex (prompt hand-over) rather than in SQLite's busy handler, which
+        # polls with sleeps of up to 100 ms; other processes still meet the
+        # busy handler.
+        self._sqlite_writer = threading.Lock() if self._backend == "sqlite" else None
 
     @classmethod
     def connect(
@@ -50,7 +57,9 @@ class Database:
         upgrade: bool = False,
     ) -> Database:
         """Create the engine for ``url``; with ``upgrade``, migrate to head first."""
-        database = cls(create_engine_for(url, busy_timeout=busy_timeout, pool_size=pool_size))
+        database = cls(
+            create_engine_for(url, busy_timeout=busy_timeout, pool_size=pool_size), busy_timeout=busy_timeout
+        )
         if upgrade:
             database.upgrade()
         return database
@@ -83,8 +92,21 @@ class Database:
         leave as :class:`~did_agents.errors.StorageError` /
         :class:`~did_agents.errors.ConflictError`.
         """
-        with translate_errors(), self._engine.connect() as conn, conn.begin():
+        with self._writer_turn(), translate_errors(), self._engine.connect() as conn, conn.begin():
             yield conn
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        lock = self._sqlite_writer
+        if lock is None:
+            yield
+            return
+        if not lock.acquire(timeout=self._busy_timeout):
+            raise StorageError("timed out waiting for the database write lock", reason="storage_busy")
+        try:
+            yield
+        finally:
+            lock.release()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -151,9 +151,14 @@ def insert_ignoring_conflicts(conn: Connection, table: Table) -> Insert:
     The row count tells whether the row went in; a unique-constraint conflict
     neither raises nor (on PostgreSQL) aborts the surrounding transaction.
     """
-    if backend_of(conn) == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+    insert = (
+        postgresql.insert(table).on_conflict_do_nothing()
+        if backend_of(conn) == "postgresql"
+        else sqlite.insert(table).on_conflict_do_nothing()
+    )
+    # SQLAlchemy memoizes rowcount for UPDATE/DELETE only; psycopg's cursor is
+    # closed after an INSERT, so ask for it explicitly.
+    return insert.execution_options(preserve_rowcount=True)
 
 
 def _sqlstate(error: exc.DBAPIError) -> str | None:

@@ -10,6 +10,7 @@ both backends, so a failed upgrade leaves the previous schema intact.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -22,7 +23,7 @@ from sqlalchemy.engine import URL
 
 from did_agents.storage.engine import backend_of, create_engine_for, translate_errors
 
-__all__ = ["MIGRATIONS_DIR", "current_revision", "head_revision", "upgrade"]
+__all__ = ["MIGRATIONS_DIR", "current_revision", "downgrade", "head_revision", "upgrade"]
 
 MIGRATIONS_DIR: Final = Path(__file__).with_name("migrations")
 _LOCK_KEY: Final = int.from_bytes(hashlib.sha256(b"did-agents/migrations").digest()[:8], "big", signed=True)
@@ -42,8 +43,7 @@ def head_revision() -> str:
     return head
 
 
-def upgrade(target: Engine | str | URL, revision: str = "head") -> None:
-    """Bring the database at ``target`` up to ``revision`` (default: head)."""
+def _run(target: Engine | str | URL, action: Callable[[Config], None]) -> None:
     engine = target if isinstance(target, Engine) else create_engine_for(target)
     try:
         with translate_errors(), engine.connect() as conn, conn.begin():
@@ -51,10 +51,20 @@ def upgrade(target: Engine | str | URL, revision: str = "head") -> None:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
             config = _config()
             config.attributes["connection"] = conn
-            command.upgrade(config, revision)
+            action(config)
     finally:
         if engine is not target:
             engine.dispose()
+
+
+def upgrade(target: Engine | str | URL, revision: str = "head") -> None:
+    """Bring the database at ``target`` up to ``revision`` (default: head)."""
+    _run(target, lambda config: command.upgrade(config, revision))
+
+
+def downgrade(target: Engine | str | URL, revision: str) -> None:
+    """Step the schema back to ``revision`` (``"base"``: drop everything). Destroys data."""
+    _run(target, lambda config: command.downgrade(config, revision))
 
 
 def current_revision(target: Engine) -> str | None:
