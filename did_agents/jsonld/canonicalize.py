@@ -8,7 +8,7 @@ document is canonicalized with RDFC-1.0, RDF-CANON §4).
 Pipeline::
 
     document --pyld expand (bundled contexts only)--> expanded JSON-LD
-             --safe-mode checks + literal forms (JSON-LD 1.1 API §8.6)--> expanded'
+             --safe-mode checks + literal forms (JSON-LD 1.1 API §8.2)--> expanded'
              --pyoxigraph JSON-LD parser (toRdf)--> RDF dataset
              --RDFC-1.0 (pyoxigraph), work-bounded--> sorted canonical N-Quads
 
@@ -23,8 +23,15 @@ forms (numbers, booleans, ``@json``) are computed here, as jsonld.js does, so
 neither library's number formatting decides a signature.
 ``tests/jsonld/test_engine_equality.py`` proves the engines agree.
 
-Safe mode (VC-DATA-INTEGRITY §4 "Safe mode" / "data dropped by a JSON-LD
-processor"): expansion silently drops keys that do not map to an IRI and turns
+Cost (``bench/bench_canonicalize.py``): pyld's expansion dominates (about
+1 ms per credential); pyoxigraph's steps cost about what pyld's toRdf and
+URDNA2015 would, so the gain is correctness and the work bound, not speed.
+Speed comes from the result cache: a document seen before (a verifier sees
+the same delegation chain at every token exchange) costs an RFC 8785
+serialization and a hash, about 40 times less.
+
+Safe mode (VC-DATA-INTEGRITY "Securing Data Losslessly"; its test suite: "MUST
+throw when data is dropped by a JSON-LD processor"): expansion silently drops keys that do not map to an IRI and turns
 undefined type names into relative IRIs, which RDF conversion then drops. A
 signature over a canonical form that lost data would not cover what the
 reader sees, so such a term is refused with
@@ -32,8 +39,8 @@ reader sees, so such a term is refused with
 refuses what pyoxigraph's JSON-LD parser would drop silently (IRIs or
 language tags it considers invalid).
 
-Denial of service (RDF-CANON §4.4 "Hash N-Degree Quads" is exponential in the
-worst case, see RDF-CANON §7 "Security Considerations"): explicit blank node
+Denial of service (RDF-CANON §4.8 "Hash N-Degree Quads" is exponential in the
+worst case; RDF-CANON "Security Considerations", dataset poisoning): explicit blank node
 identifiers are refused (without them JSON-LD yields trees), and when blank
 nodes share a first-degree hash the deep-iteration budget of the reference
 implementation (rdf-canonize, ``maxWorkFactor`` 1: as many Hash N-Degree
@@ -48,9 +55,11 @@ Errors:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
+import threading
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
@@ -69,7 +78,7 @@ from did_agents.strict_json import check_depth
 __all__ = ["TRUSTED_VOCABULARIES", "UNDEFINED_TERM_VOCABULARIES", "canonicalize", "expand"]
 
 #: Catch-all vocabularies: a term expanding into one of these was not defined by
-#: any real context (VC-DATA-MODEL-2.0 §5.2 "undefined-terms" context; the
+#: any real context (the VC-DATA-MODEL-2.0 "undefined-terms" context; the
 #: ``issuer-dependent`` namespace of earlier drafts of the v2 context).
 UNDEFINED_TERM_VOCABULARIES: Final = (
     "https://www.w3.org/ns/credentials/undefined-term#",
@@ -97,6 +106,19 @@ _ABSOLUTE_IRI: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 # contexts "static", so each is processed once per process. Our own cache, not
 # pyld's module-global one, so no other pyld user can poison it.
 _RESOLVED_CONTEXTS: Final[LRUCache[str, Any]] = LRUCache(maxsize=64)
+# pyld mutates that cache and the per-context caches inside it without locks;
+# services call us from a thread pool. pyld is pure Python (it holds the GIL
+# anyway), so serialising expansion costs no parallelism.
+_PYLD_LOCK: Final = threading.Lock()
+
+# Canonical forms already computed, keyed by the SHA-256 of the document's RFC
+# 8785 form: a verifier sees the same delegation chain at every token exchange.
+# Sound because the result is a function of the JSON value alone (contexts are
+# static) and JCS is injective on JSON values with numbers as doubles, the only
+# distinction JSON-LD makes (JSON-LD 1.1 API §8.2 "Object to RDF Conversion"). Only successes
+# are kept; bounded; cachetools caches are not thread-safe, hence the lock.
+_CANONICAL_FORMS: Final[LRUCache[tuple[bytes, bool], str]] = LRUCache(maxsize=1024)
+_CANONICAL_FORMS_LOCK: Final = threading.Lock()
 
 _PYLD_ERRORS: Final = (jsonld.JsonLdError, ValueError, TypeError, KeyError, RecursionError)
 
@@ -179,7 +201,7 @@ def _check_embedded_contexts(document: Any) -> None:
 
 
 def _canonical_double(value: float) -> str:
-    """The ``xsd:double`` lexical form JSON-LD 1.1 API §8.6 step 10.2 produces.
+    """The ``xsd:double`` lexical form of JSON-LD 1.1 API §8.2 (see §8.6 "Data Round Tripping").
 
     As jsonld.js: ``value.toExponential(15)`` (ECMA-262 §21.1.3.2: 16 significant
     digits, ties away from zero), trailing zeros of the mantissa removed, ``E``,
@@ -209,13 +231,13 @@ def _is_number(value: object) -> bool:
 def _rdf_literal(item: Mapping[str, Any]) -> dict[str, Any]:
     """A value object rewritten with the lexical form of its RDF literal.
 
-    JSON-LD 1.1 API §8.6 "Object to RDF Conversion", steps 9-15, as jsonld.js
-    and pyld apply them (``rdfDirection`` null: ``@direction`` is dropped).
+    JSON-LD 1.1 API §8.2 "Object to RDF Conversion", as jsonld.js and pyld
+    apply it (``rdfDirection`` null: ``@direction`` is dropped).
     """
     value = item["@value"]
     datatype = item.get("@type")
     if datatype == "@json":
-        # Step 9: the JSON canonical form (RFC 8785) typed rdf:JSON.
+        # A JSON literal: its RFC 8785 canonical form, typed rdf:JSON.
         return {"@value": jcs_canonicalize(value).decode("utf-8"), "@type": RDF_JSON}
     if isinstance(value, bool):
         return {"@value": "true" if value else "false", "@type": datatype or XSD_BOOLEAN}
@@ -223,7 +245,7 @@ def _rdf_literal(item: Mapping[str, Any]) -> dict[str, Any]:
         if _is_number(value):
             number = float(value)
             if datatype != XSD_DOUBLE and float(number).is_integer() and abs(number) < 1e21:
-                # Step 11: an integer (jsonld.js value.toFixed(0)).
+                # An integer (jsonld.js value.toFixed(0)).
                 lexical = str(int(value)) if isinstance(value, int) else str(int(number))
                 return {"@value": lexical, "@type": datatype or XSD_INTEGER}
         else:
@@ -231,7 +253,7 @@ def _rdf_literal(item: Mapping[str, Any]) -> dict[str, Any]:
                 number = float(value)
             except (TypeError, ValueError):
                 return {"@value": value, "@type": XSD_DOUBLE}
-        # Step 10: a double (non-integral, >= 1e21, or typed xsd:double).
+        # A double: non-integral, >= 1e21, or typed xsd:double.
         return {"@value": _canonical_double(number), "@type": datatype or XSD_DOUBLE}
     if "@language" in item:
         return {"@value": value, "@language": item["@language"]}
@@ -317,12 +339,13 @@ def _expand(document: Mapping[str, Any], *, safe: bool) -> list[Any]:
     dropped: list[str | None] = []
     processor = jsonld.JsonLdProcessor(on_property_dropped=dropped.append)
     try:
-        expanded = processor.expand(dict(document), _options())
+        with _PYLD_LOCK:
+            expanded = processor.expand(dict(document), _options())
     except _PYLD_ERRORS as exc:
         raise _library_error(exc) from exc
     if safe and dropped:
-        # JSON-LD 1.1 API §4.1 (IRI expansion): a key that expands to neither
-        # an absolute IRI nor a keyword is dropped; None = an "@..." key.
+        # JSON-LD 1.1 API Expansion Algorithm: a key that expands to neither an
+        # absolute IRI nor a keyword is dropped; None = an "@..." key.
         name = dropped[0] if dropped[0] is not None else "@-prefixed key"
         raise _undefined("term", name)
     assert isinstance(expanded, list)
@@ -372,6 +395,8 @@ def _shares_first_degree_hash(quads: list[Any]) -> bool:
         for term in (quad.subject, quad.object, quad.graph_name):
             if isinstance(term, ox.BlankNode):
                 mentions.setdefault(term.value, []).append(quad)
+    if len(mentions) < 2:
+        return False
     seen: set[tuple[tuple[str, ...], ...]] = set()
     for node, node_quads in mentions.items():
         shape = tuple(sorted(_first_degree_shape(quad, node) for quad in node_quads))
@@ -480,6 +505,24 @@ def canonicalize(document: Mapping[str, Any], *, safe: bool = True) -> str:
     VC-DI-ECDSA §3.3.3 hash. ``safe=False`` drops undefined terms silently, as
     JSON-LD processors do by default (only for verifying legacy proofs).
     """
+    key = _cache_key(document, safe)
+    if key is not None:
+        with _CANONICAL_FORMS_LOCK:
+            cached = _CANONICAL_FORMS.get(key)
+        if cached is not None:
+            return cached
     expanded = _expand(document, safe=safe)
     prepared = _Prepare(safe=safe).element(expanded)
-    return _canonical_nquads(_dataset_from_expanded(prepared))
+    result = _canonical_nquads(_dataset_from_expanded(prepared))
+    if key is not None:
+        with _CANONICAL_FORMS_LOCK:
+            _CANONICAL_FORMS[key] = result
+    return result
+
+
+def _cache_key(document: Mapping[str, Any], safe: bool) -> tuple[bytes, bool] | None:
+    try:
+        canonical_json = jcs_canonicalize(document)
+    except DIDAgentsError:
+        return None  # no RFC 8785 form (e.g. a huge integer): compute, do not cache
+    return hashlib.sha256(canonical_json).digest(), safe

@@ -300,7 +300,7 @@ def test_safe_mode_refuses_invalid_iris(iri: str) -> None:
 
 
 def test_safe_mode_refuses_ill_formed_language_tags() -> None:
-    # BCP 47 well-formedness (JSON-LD 1.1 §4.2.4.1).
+    # BCP 47 well-formedness (JSON-LD 1.1 §4.2.4).
     document = _delegation()
     document["name"] = {"@value": "Agent", "@language": "en_US"}
     with pytest.raises(MalformedError) as info:
@@ -312,3 +312,39 @@ def test_unsafe_mode_drops_invalid_iris_like_a_json_ld_processor() -> None:
     document = _delegation()
     document["issuer"] = "https://e.example/a#b#c"
     assert "credentials#issuer>" not in canonicalize(document, safe=False)
+
+
+# --- the result cache -------------------------------------------------------------------------
+
+
+def test_cached_unsafe_result_never_answers_a_safe_call() -> None:
+    document = _delegation()
+    document["credentialSubject"]["spendingLimit"] = 100
+    canonicalize(document, safe=False)
+    with pytest.raises(VerificationError) as info:
+        canonicalize(document)
+    assert info.value.reason == "undefined_term"
+
+
+def test_cache_distinguishes_documents_that_differ_in_one_value() -> None:
+    first = _delegation()
+    second = _delegation()
+    second["credentialSubject"]["maxDepth"] = 2
+    assert canonicalize(first) != canonicalize(second)
+    assert canonicalize(first) == canonicalize(_delegation())
+
+
+def test_concurrent_canonicalization_gives_the_sequential_results() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    documents = []
+    for depth in range(24):
+        document = _delegation()
+        document["credentialSubject"]["maxDepth"] = depth
+        document["@context"] = [*document["@context"], {f"t{depth}": f"https://e.org/#t{depth}"}]
+        document["credentialSubject"][f"t{depth}"] = "x"
+        documents.append(document)
+    expected = [canonicalize(copy.deepcopy(d), safe=False) for d in documents]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(canonicalize, documents))
+    assert results == expected

@@ -1,7 +1,7 @@
 """Proof that the canonicalization pipeline equals pyld's, and where pyoxigraph alone differs.
 
 ``did_agents.jsonld.canonicalize`` expands with pyld, computes RDF literal forms
-itself (JSON-LD 1.1 API §8.6), and lets pyoxigraph parse the expanded form and
+itself (JSON-LD 1.1 API §8.2), and lets pyoxigraph parse the expanded form and
 run RDFC-1.0. These tests compare it with two other engines:
 
 * pyld alone (``jsonld.normalize``, URDNA2015 = RDFC-1.0): must be byte-identical
@@ -165,7 +165,7 @@ def test_corpus_covers_blank_nodes_lists_graphs_and_typed_values() -> None:
 
 
 def test_pyoxigraph_alone_is_not_used_because_it_differs_from_json_ld_to_rdf() -> None:
-    # JSON-LD 1.1 API §8.6 step 10: 1e20 has no fractional part and is < 1e21, so
+    # JSON-LD 1.1 API §8.2: 1e20 has no fractional part and is < 1e21, so
     # it is an xsd:integer; and with rdfDirection unset @direction is dropped.
     # pyoxigraph's own JSON-LD processing does neither, which is why only its
     # expanded-form parser (after we fix the literal forms) and RDFC-1.0 are used.
@@ -344,7 +344,7 @@ def test_rdfc_literal_escaping_follows_canonical_n_quads() -> None:
     ],
 )
 def test_json_ld_canonical_double(value: float, expected: str) -> None:
-    # JSON-LD 1.1 API §8.6 step 10.2.
+    # JSON-LD 1.1 API §8.2 / §8.6 "Data Round Tripping".
     assert _canonical_double(value) == expected
 
 
