@@ -50,6 +50,7 @@ class AuditQuery:
     """Filters for :meth:`AuditLog.query`; all given filters must match."""
 
     type: str | None = None
+    type_prefix: str | None = None  # e.g. "token_exchange."
     subject: str | None = None
     actor: str | None = None  # any position in the actor chain
     client_id: str | None = None
@@ -150,6 +151,8 @@ class AuditLog:
         query = select(audit_events)
         if q.type is not None:
             query = query.where(c.type == q.type)
+        if q.type_prefix is not None:
+            query = query.where(c.type.startswith(q.type_prefix, autoescape=True))
         if q.subject is not None:
             query = query.where(c.subject == q.subject)
         if q.actor is not None:

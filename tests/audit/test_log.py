@@ -250,6 +250,9 @@ class TestQuery:
         ("filters", "expected"),
         [
             ({"type": "token_exchange.denied"}, [2]),
+            ({"type_prefix": "token_exchange."}, [1, 2, 3]),
+            ({"type_prefix": "tok_n"}, []),  # "_" is literal, not a LIKE wildcard
+            ({"type_prefix": "tool%"}, []),
             ({"subject": "did:key:z6MkJones"}, [3]),
             ({"actor": ORDERING}, [1, 2, 3]),
             ({"actor": PAY}, [1, 2]),  # not the look-alike in event 4
