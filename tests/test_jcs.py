@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+import rfc8785
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from did_agents.errors import MalformedError
+from did_agents.jcs import _fast_canonicalize
 from did_agents.jcs import canonicalize as jcs_canonicalize
 
 VECTORS = Path(__file__).parent / "vectors" / "rfc8785"
@@ -248,3 +250,91 @@ def _leaves(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [leaf for v in value for leaf in _leaves(v)]
     return [value]
+
+
+# --- the C-encoder fast path against the rfc8785 package ----------------------------------
+
+# Strings that exercise every escaping rule of §3.2.2.2: all control characters,
+# the characters JCS must *not* escape (/, DEL, U+2028/2029), BMP and astral
+# characters, and (in the "any" strategy) lone surrogates.
+_tricky_chars = st.sampled_from(
+    [chr(c) for c in range(0x20)] + ['"', "\\", "/", "\x7f", "\x80", "\u2028", "\u2029", "\ufeff", "\uffff"]
+)
+_unicode_text = st.text(st.characters(codec="utf-8") | _tricky_chars, max_size=12)
+_any_text = st.text(
+    st.characters(exclude_categories=()) | _tricky_chars | st.sampled_from(["\ud800", "\udfff"]), max_size=12
+)
+_ascii_names = st.text(st.characters(max_codepoint=0x7F), max_size=8)
+
+_fast_domain = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-_I_JSON_MAX, max_value=_I_JSON_MAX)
+    | st.sampled_from([0, -1, _I_JSON_MAX, -_I_JSON_MAX])
+    | _unicode_text,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(_ascii_names, children, max_size=5),
+    max_leaves=30,
+)
+_any_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _any_text,
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(_any_text | _ascii_names, children, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=500)
+@given(_fast_domain)
+def test_fast_path_is_byte_identical_to_rfc8785(value: Any) -> None:
+    # The claim in did_agents.jcs: within its domain, json's C encoder with sorted
+    # keys writes the RFC 8785 bytes.
+    fast = _fast_canonicalize(value)
+    assert fast is not None
+    assert fast == rfc8785.dumps(value)
+
+
+@settings(max_examples=300)
+@given(_any_json)
+def test_canonicalize_agrees_with_rfc8785_everywhere(value: Any) -> None:
+    # Outside the fast domain (floats, large integers, non-ASCII names, lone
+    # surrogates) the answer is still the rfc8785 one, or the same refusal.
+    try:
+        expected: bytes | None = rfc8785.dumps(value)
+    except rfc8785.IntegerDomainError:
+        return  # large integers: covered by the exact-double tests above
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError):  # a lone surrogate in a name
+        expected = None
+    if expected is None:
+        with pytest.raises(MalformedError):
+            jcs_canonicalize(value)
+    else:
+        assert jcs_canonicalize(value) == expected
+
+
+class _Text(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1.0,
+        {"a": [0.5]},
+        2**53,
+        -(2**53),
+        {"\u00e9": 1},
+        {"\U0001f600": 1, "\ufb33": 2},  # code-point and UTF-16 orders differ
+        {1: "x"},
+        "\ud800",
+        ("a", "b"),
+        _Text("a"),
+        {"a": {1, 2}},
+    ],
+)
+def test_fast_path_declines_values_outside_its_domain(value: Any) -> None:
+    assert _fast_canonicalize(value) is None
