@@ -1,22 +1,35 @@
-"""``did-agents demo``: the library end to end, in memory, in about a second.
+"""``did-agents demo``: the Urban Bites story against real services (default), or ``--offline``.
 
-An organization gives an ordering agent an ``AgentCapabilityCredential``; a
+The default runs ``examples/urban_bites`` (DESIGN §7): it starts, on
+127.0.0.1 with a temporary SQLite data directory, the issuer, the verifier,
+the Urban Bites MCP server and smith's status list; then plays the story with
+real HTTP and the official MCP client, one progress line per step, and prints
+the audit trail. ``--keep-running`` leaves the servers up and prints their
+URLs. Exit 0 only if every step behaved as described.
+
+``--offline`` is the library-level demo, in memory, in about a second:
+an organization gives an ordering agent an ``AgentCapabilityCredential``; a
 user signs a ``DelegationCredential`` to that agent; the agent presents both
 to a verifier's challenge; the verifier checks the presentation and every
 credential in it. Then the same presentation is replayed to another verifier
 and to a new challenge, and a tampered copy is presented: all three must be
 refused. Exit 0 only if every step came out as expected.
 
-(The full service demo — issuer, verifier, token exchange, MCP server —
-replaces this later.)
+The service demo lives in ``examples/urban_bites`` (a source checkout); it is
+imported lazily, so the core package does not depend on the web frameworks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import importlib
+import logging
 import secrets
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -24,7 +37,7 @@ from rich.console import Console
 from rich.table import Table
 
 from did_agents import keys
-from did_agents.cli.console import EXIT_INVALID, EXIT_OK
+from did_agents.cli.console import EXIT_INVALID, EXIT_OK, CLIError
 from did_agents.clock import Clock, SystemClock
 from did_agents.credentials.capability import Capability
 from did_agents.credentials.verify import (
@@ -44,7 +57,7 @@ from did_agents.did import key as did_key
 from did_agents.did.resolver import DIDResolver
 from did_agents.keys import PrivateKey
 
-__all__ = ["command", "run_demo"]
+__all__ = ["command", "run_demo", "run_service_demo"]
 
 MCP_SERVER = "https://mcp.urbanbites.example/mcp"
 VERIFIER = "https://verifier.urbanbites.example"
@@ -209,7 +222,95 @@ async def run_demo(console: Console, clock: Clock | None = None) -> bool:
     return ok
 
 
-def command() -> None:
-    """Run the in-memory demo: identities, credentials, a presentation, verification."""
-    ok = asyncio.run(run_demo(Console(highlight=False, emoji=False)))
+def _load_story() -> tuple[Any, Any]:
+    """``examples.urban_bites`` services and scenario (from the source checkout if not importable)."""
+    try:
+        services = importlib.import_module("examples.urban_bites.services")
+    except ModuleNotFoundError:
+        root = Path(__file__).resolve().parents[2]
+        if not (root / "examples" / "urban_bites").is_dir():
+            raise CLIError("the service demo needs a source checkout (examples/urban_bites)") from None
+        sys.path.insert(0, str(root))
+        services = importlib.import_module("examples.urban_bites.services")
+    return services, importlib.import_module("examples.urban_bites.scenario")
+
+
+def _quiet_logs() -> None:
+    # The servers run in this process: keep their request logs out of the story.
+    for name in ("httpx", "httpx2", "mcp", "uvicorn", "did_agents", "verifier", "issuer"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _audit_table(story: Any) -> Table:
+    table = Table(title="audit trail", show_lines=False)
+    for column in ("#", "who", "via agents", "did what", "decision", "why"):
+        table.add_column(column, no_wrap=column in ("#", "decision", "why"))
+    for record in story.audit:
+        event = record.event
+        actors = list(event.actors) or (
+            [event.client_id] if event.client_id and event.client_id != event.subject else []
+        )
+        via = " ← ".join(story.name_of(a) for a in actors) or "-"
+        what = event.action if event.type == "mcp.tool_call" else "(token exchange)"
+        colour = "green" if event.decision == "allowed" else "red"
+        table.add_row(
+            str(record.seq),
+            story.name_of(event.subject),
+            via,
+            what,
+            f"[{colour}]{event.decision}[/{colour}]",
+            event.reason or "",
+        )
+    return table
+
+
+def run_service_demo(console: Console, *, keep_running: bool = False) -> bool:
+    """Start the services, play the story, print it; True if every step behaved as described."""
+    services_module, scenario = _load_story()
+    _quiet_logs()
+    started = time.monotonic()
+    console.rule("[bold]did-agents demo: Urban Bites")
+    with services_module.start_services() as services:
+        for name, url in services.urls.items():
+            console.print(f"  {name:<20} {url}")
+        console.print(f"  {'MCP resource':<20} {services.resource}")
+
+        def report(step: Any) -> None:
+            console.print(f"{_mark(step.ok)} [bold]{step.number}/7[/bold] {step.title}")
+            for line in step.lines:
+                console.print(f"      {line}")
+
+        story = asyncio.run(scenario.play(services, report))
+        ok = len(story.steps) == 7 and all(step.ok for step in story.steps)
+        if story.audit:
+            console.print(_audit_table(story))
+        console.rule(
+            f"[green]all steps behaved as expected[/green] ({time.monotonic() - started:.1f} s)"
+            if ok
+            else "[red]demo FAILED"
+        )
+        if keep_running:
+            console.print("servers keep running (Ctrl-C to stop):")
+            for name, url in services.urls.items():
+                console.print(f"  {name:<20} {url}")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+    return ok
+
+
+def command(
+    offline: bool = typer.Option(False, "--offline", help="The in-memory library demo (no servers)."),
+    keep_running: bool = typer.Option(
+        False, "--keep-running", help="Leave the servers up and print their URLs."
+    ),
+) -> None:
+    """Run the Urban Bites demo: issuer, verifier and MCP server on 127.0.0.1, real HTTP, real MCP client."""
+    console = Console(highlight=False, emoji=False)
+    if offline:
+        ok = asyncio.run(run_demo(console))
+    else:
+        ok = run_service_demo(console, keep_running=keep_running)
     raise typer.Exit(EXIT_OK if ok else EXIT_INVALID)
