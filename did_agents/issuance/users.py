@@ -18,6 +18,9 @@ from typing import Any, Final
 from sqlalchemy import Connection
 
 from did_agents.credentials.capability import Capability, parse_capabilities
+from did_agents.did import jwk as did_jwk
+from did_agents.did import key as did_key
+from did_agents.did import web as did_web
 from did_agents.did.document import parse_did
 from did_agents.errors import ConflictError, MalformedError
 from did_agents.issuance.context import Actor, Issuer
@@ -137,7 +140,7 @@ def register_user(
     """Register ``did`` with ``roles`` and issue its RoleCredential. 409 ``user_exists`` if known."""
 
     def work(conn: Connection) -> UserView:
-        parse_did(did)
+        _check_user_did(did)
         if name is not None and (not isinstance(name, str) or len(name) > 200 or not name.isprintable()):
             raise MalformedError(
                 "name must be printable text of at most 200 characters", reason="invalid_request"
@@ -160,6 +163,21 @@ def register_user(
             "roles": list(v.user.roles),
         },
     )
+
+
+def _check_user_did(did: str) -> None:
+    """A DID a RoleCredential can be issued to: generic DID syntax, and for the methods
+    we resolve, the method's own rules (SECURITY SEC-28: did:key spec §Decode Public Key —
+    ``invalidDid`` / ``invalidPublicKeyLength`` / ``invalidPublicKey`` /
+    ``unsupportedPublicKeyType``; did:web §Method-specific identifier). Raises
+    ``MalformedError`` / ``ResolutionError`` (400 ``invalid_request``)."""
+    method, _ = parse_did(did)
+    if method == "key":
+        did_key.resolve(did)
+    elif method == "jwk":
+        did_jwk.resolve(did)
+    elif method == "web":
+        did_web.parse(did)
 
 
 def get_user(issuer: Issuer, did: str) -> UserView:
