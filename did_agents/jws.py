@@ -32,7 +32,9 @@ with reasons ``alg_not_allowed``, ``alg_key_mismatch``, ``crit_not_understood``,
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,6 +103,8 @@ MAX_KID_LENGTH: Final = 1024
 MAX_NUMERIC_DATE: Final = 2**53
 
 _NUMERIC_DATE_CLAIMS: Final = ("exp", "nbf", "iat")
+#: C0 controls, DEL and C1 controls (SEC-06).
+_KID_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +176,7 @@ def _check_kid(kid: Any) -> None:
         raise MalformedError("kid must be a non-empty string", reason="malformed")
     if len(kid) > MAX_KID_LENGTH:
         raise MalformedError(f"kid longer than {MAX_KID_LENGTH} characters", reason="malformed")
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in kid):
+    if _KID_CONTROL.search(kid):
         raise MalformedError("kid contains control characters", reason="malformed")
 
 
@@ -206,6 +210,29 @@ def _segment(text: str, what: str) -> bytes:
         raise MalformedError(f"JWS {what} is not canonical base64url", reason="malformed") from exc
 
 
+def _checked_header(encoded_header: str) -> dict[str, Any]:
+    # RFC 7515 §5.2 steps 2-4: base64url-decode, strict JSON object, then the header policy.
+    header_bytes = _segment(encoded_header, "header")
+    header = strict_json.loads(header_bytes, max_bytes=MAX_HEADER_LENGTH, max_depth=8)
+    if not isinstance(header, dict):
+        raise MalformedError("JWS header is not a JSON object", reason="malformed")
+    _check_header(header)
+    return header
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_flat_header(encoded_header: str) -> tuple[tuple[str, Any], ...] | None:
+    # An issuer's tokens share one header ({"alg","typ","kid"}), so the checked
+    # header is remembered by its encoded form: the checks are a pure function
+    # of it, and only headers that passed them are kept (a refusal raises, and
+    # lru_cache does not keep exceptions). Headers with nested values (None)
+    # are parsed every time, so no caller can share a mutable member.
+    header = _checked_header(encoded_header)
+    if all(type(value) in (str, int, bool) for value in header.values()):
+        return tuple(header.items())
+    return None
+
+
 def parse_compact(token: Any, *, max_length: int = DEFAULT_MAX_TOKEN_LENGTH) -> ParsedJWS:
     """Parse and check a compact JWS without verifying its signature.
 
@@ -229,11 +256,8 @@ def parse_compact(token: Any, *, max_length: int = DEFAULT_MAX_TOKEN_LENGTH) -> 
     encoded_header, encoded_payload, encoded_signature = parts
     if not encoded_header or len(encoded_header) > MAX_HEADER_LENGTH:
         raise MalformedError("JWS header segment missing or too long", reason="malformed")
-    header_bytes = _segment(encoded_header, "header")
-    header = strict_json.loads(header_bytes, max_bytes=MAX_HEADER_LENGTH, max_depth=8)
-    if not isinstance(header, dict):
-        raise MalformedError("JWS header is not a JSON object", reason="malformed")
-    _check_header(header)
+    cached = _checked_flat_header(encoded_header)
+    header = dict(cached) if cached is not None else _checked_header(encoded_header)
     payload = _segment(encoded_payload, "payload")
     signature = _segment(encoded_signature, "signature")
     return ParsedJWS(

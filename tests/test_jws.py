@@ -154,6 +154,30 @@ def test_parse_compact_does_not_verify_but_checks_the_header() -> None:
     assert parsed.signature == b"\x00" * 64
 
 
+def test_a_remembered_header_is_a_fresh_dict_for_every_parse() -> None:
+    # parse_compact remembers checked headers by their encoded form; callers
+    # still get their own dict, so one caller's change never reaches another.
+    token = forge({"alg": "EdDSA", "typ": "JWT", "kid": "k-remembered"}, signature=b"\x00" * 64)
+    first = jws.parse_compact(token)
+    first.header["kid"] = "changed"
+    first.header["jwk"] = {"kty": "OKP"}
+    assert jws.parse_compact(token).header == {"alg": "EdDSA", "typ": "JWT", "kid": "k-remembered"}
+
+
+def test_nested_header_members_are_not_shared_between_parses() -> None:
+    token = forge({"alg": "EdDSA", "typ": "JWT", "x-extra": {"a": 1}}, signature=b"\x00" * 64)
+    jws.parse_compact(token).header["x-extra"]["a"] = 2
+    assert jws.parse_compact(token).header["x-extra"] == {"a": 1}
+
+
+def test_a_refused_header_is_refused_every_time() -> None:
+    token = forge({"alg": "EdDSA", "typ": "JWT", "kid": "bad\u0085kid"})
+    for _ in range(3):
+        with pytest.raises(MalformedError) as exc:
+            jws.parse_compact(token)
+        refused(exc, MalformedError, "malformed")
+
+
 def test_unknown_header_parameters_are_ignored() -> None:
     # RFC 7515 §4: parameters that are not understood MUST be ignored (unless listed in crit).
     token = forge({"alg": "EdDSA", "typ": "JWT", "x-extra": {"a": 1}})

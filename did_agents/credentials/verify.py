@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import json
 from collections import OrderedDict
@@ -308,22 +309,18 @@ def _jws_signature(kind: str, token: str, vm_id: str) -> str:
 # Format detection
 
 
-def _jwt_header(token: str) -> dict[str, Any]:
-    # Only to pick the verifier: the chosen verifier parses the whole JWS strictly again.
-    head, _, _ = token.partition(".")
+def _jwt_format(token: str) -> Format:
+    head = token.partition(".")[0]
     if not head or len(head) > 4096:
         raise MalformedError("not a compact JWT", reason="malformed")
-    try:
-        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-    except (ValueError, binascii.Error) as exc:
-        raise MalformedError("JWT header is not base64url JSON", reason="malformed") from exc
-    if not isinstance(header, dict):
-        raise MalformedError("JWT header is not an object", reason="malformed")
-    return header
+    return _jwt_format_of_header(head)
 
 
-def _jwt_format(token: str) -> Format:
-    typ = _jwt_header(token).get("typ")
+@functools.lru_cache(maxsize=256)
+def _jwt_format_of_header(head: str) -> Format:
+    # A pure function of the encoded header, which an issuer's tokens share:
+    # remembered (refusals raise and are not kept).
+    typ = _jwt_header(head).get("typ")
     if isinstance(typ, str):
         short = typ.removeprefix("application/")
         if short == jose.VC_JWT_TYP:
@@ -332,6 +329,17 @@ def _jwt_format(token: str) -> Format:
             return "vp+jwt"
     # VCDM 1.1 §6.3.1 JWTs carry typ "JWT" or none, and a "vc" / "vp" claim.
     return "jwt-1.1"
+
+
+def _jwt_header(head: str) -> dict[str, Any]:
+    # Only to pick the verifier: the chosen verifier parses the whole JWS strictly again.
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, binascii.Error) as exc:
+        raise MalformedError("JWT header is not base64url JSON", reason="malformed") from exc
+    if not isinstance(header, dict):
+        raise MalformedError("JWT header is not an object", reason="malformed")
+    return header
 
 
 def _document_format(document: Mapping[str, Any]) -> Format:
