@@ -12,6 +12,7 @@ digest of the delegation it narrows).
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -268,6 +269,25 @@ class AgentIdentity:
         if isinstance(secured, str):
             return secured, JWT_TOKEN_TYPE
         return json.dumps(secured, separators=(",", ":"), ensure_ascii=False), VP_TOKEN_TYPE
+
+    def presentation_bearer(self, resource: str, *, user: str | None = None, autonomous: bool = False) -> str:
+        """A ``vp+jwt`` bound to ``resource`` (``aud``), for MCP servers in decentralized mode
+        (``verifier.mcp.decentralized``): no verifier, no token exchange. It lives 5 minutes."""
+        grant = None if autonomous else self.grant_for(resource, user)
+        if grant is None and not autonomous:
+            raise VerificationError(f"no delegation covers {resource}", reason="no_grant")
+        presentation = build_presentation(self.did, list(self.presentation_credentials(grant)))
+        secured = sign_presentation(
+            presentation,
+            key=self.key,
+            verification_method=self.verification_method,
+            challenge=secrets.token_urlsafe(16),
+            domain=resource,
+            suite="jose",
+            clock=self.clock,
+        )
+        assert isinstance(secured, str)
+        return secured
 
     # -- tokens --------------------------------------------------------------------------------
 

@@ -61,16 +61,25 @@ def _caller() -> tuple[str, str]:
     return token.subject, token.client_id
 
 
-def build_server(kit: MCPKit | None, kitchen: Kitchen, *, name: str = "urban-bites") -> MCPServer[Any]:
-    """The MCP server with its four tools; ``kit=None`` builds it without authentication (benchmarks)."""
-    server: MCPServer[Any] = (
-        MCPServer(name, token_verifier=kit.token_verifier, auth=kit.auth)
-        if kit is not None
-        else MCPServer(name)
-    )
+def build_server(
+    kit: MCPKit | None,
+    kitchen: Kitchen,
+    *,
+    name: str = "urban-bites",
+    server: MCPServer[Any] | None = None,
+) -> MCPServer[Any]:
+    """The MCP server with its four tools. ``kit`` protects it with access tokens; ``server``
+    may be a pre-built (e.g. decentralized-mode) server; with neither, no authentication (benchmarks)."""
+    authenticated = kit is not None or server is not None
+    if server is None:
+        server = (
+            MCPServer(name, token_verifier=kit.token_verifier, auth=kit.auth, log_level="WARNING")
+            if kit is not None
+            else MCPServer(name, log_level="WARNING")
+        )
 
     def who() -> tuple[str, str]:
-        return _caller() if kit is not None else ("anonymous", "anonymous")
+        return _caller() if authenticated else ("anonymous", "anonymous")
 
     @server.tool()
     def list_menu() -> list[dict[str, Any]]:

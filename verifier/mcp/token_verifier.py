@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -59,6 +60,7 @@ __all__ = [
     "actors_of",
     "last_refusal",
     "parse_jwks",
+    "wall_clock_expiry",
 ]
 
 logger = logging.getLogger(__name__)
@@ -196,6 +198,12 @@ class JWKSCache:
         return frozenset(self._keys)
 
 
+def wall_clock_expiry(exp: int, now: int) -> int:
+    """``exp`` moved onto the wall clock: the SDK's bearer backend re-checks ``expires_at``
+    against ``time.time()``, not our injected clock. With a system clock this is ``exp``."""
+    return int(time.time()) + (exp - now)
+
+
 def _check_act(act: Any, depth: int = 1) -> None:
     # RFC 8693 §4.1: act is a JSON object with the actor's sub, possibly nesting the prior actor.
     if depth > MAX_ACT_DEPTH:
@@ -289,7 +297,7 @@ class AccessTokenVerifier:
             token=token,
             client_id=claims["client_id"],
             scopes=_scopes(claims),
-            expires_at=claims["exp"],
+            expires_at=wall_clock_expiry(claims["exp"], int(self.clock.now().timestamp())),
             resource=claims["aud"],
             subject=claims["sub"],
             claims=dict(claims),
