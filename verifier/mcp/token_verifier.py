@@ -37,6 +37,7 @@ import contextvars
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -67,6 +68,9 @@ logger = logging.getLogger(__name__)
 
 #: RFC 9068 §4: "Resource servers MUST verify that the typ header value is "at+jwt" or "application/at+jwt"".
 ACCESS_TOKEN_TYPES: Final = ("at+jwt",)
+_TYPES_WITH_PREFIX: Final = frozenset(
+    ACCESS_TOKEN_TYPES + tuple("application/" + t for t in ACCESS_TOKEN_TYPES)
+)
 #: RFC 9068 §2.2 required claims.
 REQUIRED_CLAIMS: Final = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
 #: The verifier mints chains of at most 8 links (``did_agents.delegation.chain``).
@@ -249,18 +253,38 @@ class AccessTokenVerifier:
     clock: Clock = field(default_factory=SystemClock)
     leeway: timedelta = timedelta(seconds=5)
     max_token_length: int = 8192
+    cache_size: int = 4096
+    _verified: OrderedDict[str, tuple[AccessToken, str, int]] = field(default_factory=OrderedDict, repr=False)
 
     async def verify(self, token: str) -> AccessToken:
-        """Validate ``token`` (module docstring) or raise ``InvalidTokenError`` with a reason."""
+        """Validate ``token`` (module docstring) or raise ``InvalidTokenError`` with a reason.
+
+        A token that verified before is answered from a bounded cache (an MCP
+        session sends the same bearer on every request) after re-checking what
+        can change: ``exp`` against the clock and that its ``kid`` is still published.
+        """
+        now = int(self.clock.now().timestamp())
+        hit = self._verified.get(token)
+        if hit is not None:
+            access, kid, exp = hit
+            if now < exp + int(self.leeway.total_seconds()) and await self.jwks.key(kid) is not None:
+                self._verified.move_to_end(token)
+                return access
+            del self._verified[token]
+        access, kid, exp = await self._verify(token, now)
+        self._verified[token] = (access, kid, exp)
+        if len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
+        return access
+
+    async def _verify(self, token: str, now: int) -> tuple[AccessToken, str, int]:
         try:
             parsed = jws.parse_compact(token, max_length=self.max_token_length)
             kid = parsed.header.get("kid")
             if not isinstance(kid, str):
                 raise InvalidTokenError("access token has no kid", reason="missing_kid")
             # Typ before any key lookup: a foreign JWT never costs a JWKS fetch.
-            if parsed.header.get("typ") not in ACCESS_TOKEN_TYPES + tuple(
-                "application/" + t for t in ACCESS_TOKEN_TYPES
-            ):
+            if parsed.header.get("typ") not in _TYPES_WITH_PREFIX:
                 raise InvalidTokenError("not an at+jwt access token", reason="wrong_typ")
             key = await self.jwks.key(kid)
             if key is None:
@@ -277,7 +301,7 @@ class AccessTokenVerifier:
                 raise InvalidTokenError("access token payload is not a claims set", reason="malformed")
             jws.validate_claims(
                 claims,
-                now=self.clock.now(),
+                now=now,
                 expected_iss=self.issuer,
                 expected_aud=self.resource,
                 allow_aud_list=False,
@@ -293,15 +317,17 @@ class AccessTokenVerifier:
                 raise InvalidTokenError(f"claim {name} must be a string", reason="bad_claim_type")
         if "act" in claims:
             _check_act(claims["act"])
-        return AccessToken(
+        # Every field was checked above: construct without re-validation.
+        access = AccessToken.model_construct(
             token=token,
             client_id=claims["client_id"],
             scopes=_scopes(claims),
-            expires_at=wall_clock_expiry(claims["exp"], int(self.clock.now().timestamp())),
+            expires_at=wall_clock_expiry(claims["exp"], now),
             resource=claims["aud"],
             subject=claims["sub"],
-            claims=dict(claims),
+            claims=claims,
         )
+        return access, kid, claims["exp"]
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """The SDK protocol: ``None`` on refusal, the reason left in :data:`last_refusal`."""
