@@ -253,7 +253,7 @@ class TestNoLeaks:
     def test_private_material_never_in_repr_str_errors_or_logs(
         self, path: Path, clock: FixedClock, caplog: pytest.LogCaptureFixture
     ) -> None:
-        caplog.set_level(logging.DEBUG)
+        caplog.set_level(logging.DEBUG, logger="did_agents.keystore")
         raw = RawKey.generate()
         store = _store(path, clock)
         entry = store.put("k1", JWK, purpose="assertion")

@@ -46,6 +46,7 @@ class Database:
         # polls with sleeps of up to 100 ms; other processes still meet the
         # busy handler.
         self._sqlite_writer = threading.Lock() if self._backend == "sqlite" else None
+        self._writer_thread: int | None = None
 
     @classmethod
     def connect(
@@ -101,11 +102,17 @@ class Database:
         if lock is None:
             yield
             return
+        me = threading.get_ident()
+        if self._writer_thread == me:
+            # A second write transaction from inside the first would wait for itself.
+            raise RuntimeError("nested write transaction on SQLite: pass the open connection instead")
         if not lock.acquire(timeout=self._busy_timeout):
             raise StorageError("timed out waiting for the database write lock", reason="storage_busy")
+        self._writer_thread = me
         try:
             yield
         finally:
+            self._writer_thread = None
             lock.release()
 
     @contextmanager

@@ -42,3 +42,12 @@ def test_run_retries_only_retryable_errors(db: Database) -> None:
 
     with pytest.raises(StorageError):
         db.run(broken)
+
+
+def test_nested_write_transaction_is_refused_at_once_on_sqlite(db: Database) -> None:
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL allows concurrent write transactions")
+    with db.transaction(), pytest.raises(RuntimeError), db.transaction():
+        pass
+    with db.transaction():  # the lock was released
+        pass
