@@ -257,8 +257,8 @@ def test_vp_verify_needs_challenge_and_domain(tmp_path: Path, cli: Any) -> None:
 # -- demo and the console script ---------------------------------------------------------------
 
 
-def test_demo_runs_and_every_step_behaves(cli: Any) -> None:
-    outcome = cli("demo")
+def test_offline_demo_runs_and_every_step_behaves(cli: Any) -> None:
+    outcome = cli("demo", "--offline")
     assert outcome.code == 0, outcome.out + outcome.err
     assert "all steps behaved as expected" in outcome.out
     assert "refused (domain_mismatch)" in outcome.out
