@@ -11,10 +11,15 @@ decisive first, DESIGN §10):
 5. the presentation's challenge, read without spending: unknown, expired,
    spent or issued for another domain is refused before any signature work;
 6. the presentation proof (``authentication``, our challenge and domain) and
-   every embedded credential, once (``verify_presentation``);
+   every embedded credential, once
+   (:func:`~did_agents.exchange.presentation.verify_subject_presentation`);
+   credentials that verified before are answered by the
+   :class:`~did_agents.exchange.credential_cache.VerifiedCredentialCache`
+   (same bytes, same key material, same time verdict);
 7. the delegation chain, DESIGN §5 rules 1-7 (``verify_chain``; the
    credential results of step 6 are reused, status lists come from the
-   :class:`~did_agents.exchange.status_lists.StatusListSource`);
+   :class:`~did_agents.exchange.status_lists.StatusListSource` and are checked
+   on every exchange);
 8. the effective scope (``compute_effective_scope``);
 9. minting, then ONE transaction: spend the challenge, remember the actor
    token's ``jti``, store the token, append the ``token_exchange.granted``
@@ -37,7 +42,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -45,9 +50,9 @@ from typing import Any, Final
 from did_agents import jws, strict_json
 from did_agents.audit import AuditEvent, AuditLog, digest
 from did_agents.clock import Clock, FixedClock
-from did_agents.credentials.verify import VerificationResult, verify_credential, verify_presentation
+from did_agents.credentials.verify import VerificationResult
 from did_agents.delegation.capabilities import parse_scope_parameter
-from did_agents.delegation.chain import ChainResult, CredentialVerification, verify_chain
+from did_agents.delegation.chain import ChainResult, CredentialVerification, CredentialVerifier, verify_chain
 from did_agents.did.resolver import Resolver
 from did_agents.errors import (
     DIDAgentsError,
@@ -57,6 +62,8 @@ from did_agents.errors import (
 )
 from did_agents.exchange.access_token import AccessTokenSigner
 from did_agents.exchange.actor_token import MAX_ACTOR_TOKEN_LIFETIME, ActorToken, verify_actor_token
+from did_agents.exchange.credential_cache import VerifiedCredentialCache
+from did_agents.exchange.presentation import PresentationTerms, verify_subject_presentation
 from did_agents.exchange.request import (
     ACCESS_TOKEN_TYPE,
     JWT_TOKEN_TYPE,
@@ -139,18 +146,6 @@ def _slug(reason: str) -> str:
     return text if text and text[0].isalnum() else "refused"
 
 
-def _presentation_error(result: VerificationResult) -> VerificationError | None:
-    """The refusal for a presentation whose own proof or shape failed. Problems that are only
-    about embedded credentials are left to the chain rules, which name them better."""
-    blocking = [p for p in result.problems if p.code != "invalid_credential"]
-    if result.document is None or blocking:
-        problem = blocking[0] if blocking else None
-        code = problem.code if problem is not None else "not_verified"
-        message = problem.message if problem is not None else "the presentation does not verify"
-        return VerificationError(f"subject_token: {message}"[:300], reason=f"presentation_{code}"[:64])
-    return None
-
-
 def _challenge_of(presentation: Mapping[str, Any] | str) -> str:
     """The (unverified) challenge a presentation claims to answer: ``proof.challenge`` of a
     Data Integrity VP, the ``nonce`` claim of a ``vp+jwt``."""
@@ -188,16 +183,16 @@ def _decode_subject_token(request: TokenExchangeRequest) -> Mapping[str, Any] | 
     return token
 
 
-def _reused(results: Sequence[tuple[Any, VerificationResult]]) -> Any:
+def _reused(results: Iterable[tuple[Any, VerificationResult]], other: CredentialVerifier) -> Any:
     """A ``CredentialVerifier`` answering from the presentation's results for the very
-    credential objects it verified, and verifying anything else (status lists) afresh."""
+    credential objects it verified, and with ``other`` for anything else (status lists)."""
     by_id = {id(entry): (entry, result) for entry, result in results}
 
     async def verify(credential: Any, /, *, resolver: Resolver, clock: Clock) -> CredentialVerification:
         hit = by_id.get(id(credential))
         if hit is not None and hit[0] is credential:
             return hit[1]
-        return await verify_credential(credential, resolver=resolver, clock=clock)
+        return await other(credential, resolver=resolver, clock=clock)
 
     return verify
 
@@ -224,6 +219,18 @@ class TokenExchange:
         self.clock = clock
         self.config = config
         self._issued = 0
+        # Verified credentials by the options they were verified with (the policy's clock skew
+        # for presented credentials; verify_credential's defaults for status lists).
+        self._credentials: dict[timedelta, VerifiedCredentialCache] = {}
+        self._status_lists = VerifiedCredentialCache()
+        self._terms = PresentationTerms()
+
+    def _credential_cache(self, skew: timedelta) -> VerifiedCredentialCache:
+        cache = self._credentials.get(skew)
+        if cache is None:
+            cache = VerifiedCredentialCache(allowed_formats=_EXCHANGE_FORMATS, clock_skew=skew)
+            self._credentials[skew] = cache
+        return cache
 
     # -- challenges ------------------------------------------------------------------------
 
@@ -298,47 +305,34 @@ class TokenExchange:
         nonce = _challenge_of(presentation)
         await asyncio.to_thread(self._precheck_challenge, nonce, clock.now())
 
-        # 6. the presentation proof and every embedded credential, once.
-        fmt = "vp+jwt" if isinstance(presentation, str) else "data-integrity"
-        result = await verify_presentation(
+        # 6. the presentation proof, then every embedded credential once (cached across exchanges).
+        verified_credential = self._credential_cache(skew)
+        presented = await verify_subject_presentation(
             presentation,
             resolver=self.resolver,
             clock=clock,
             challenge=nonce,
             domain=self.config.domain,
-            status_resolver=None,  # status is rule 5 of the chain, with the verifier's cache
-            # VCDM 2.0 only: Data Integrity or VC-JOSE (embedded vc+jwt); no VCDM 1.1 here.
-            allowed_formats=_EXCHANGE_FORMATS,
+            verify_credential=verified_credential,
+            terms=self._terms,
             max_credentials=limits.max_credentials,
             clock_skew=skew,
-            max_bytes=MAX_SUBJECT_TOKEN_BYTES,
         )
-        error = _presentation_error(result)
-        if error is not None:
-            raise error
-        if result.format != fmt:
-            raise VerificationError("subject_token is not of its declared type", reason="presentation_format")
         # VC DM 2.0 "Replay Attack": the holder proved possession for this challenge; it is
         # spent now whatever happens next.
         facts.spend_on_refusal = nonce
-        assert result.document is not None and result.holder is not None
-        facts.client_id = facts.client_id or result.holder
-        raw_entries = result.document.get("verifiableCredential", [])
-        entries = raw_entries if isinstance(raw_entries, list) else [raw_entries]
-        if len(entries) != len(result.credentials):
-            raise VerificationError(
-                "presentation credentials changed during verification", reason="unverifiable"
-            )
+        facts.client_id = facts.client_id or presented.holder
+        entries = list(presented.entries)
 
         # 7. the chain (DESIGN §5).
         chain = await verify_chain(
             entries,
-            holder=result.holder,
+            holder=presented.holder,
             trust=self.policy,
             resolver=self.resolver,
             clock=clock,
             status_resolver=self.status_source,
-            verify_credential=_reused(list(zip(entries, result.credentials, strict=True))),
+            verify_credential=_reused(zip(entries, presented.credentials, strict=True), self._status_lists),
             resource=entry.url,
             actor=actor.agent if actor is not None else None,
             allowed_formats=entry.allowed_formats,
