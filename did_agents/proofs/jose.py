@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
-from did_agents import jws
+from did_agents import jws, strict_json
 from did_agents.clock import Clock
 from did_agents.did.document import Relationship, VerificationMethod, split_did_url
 from did_agents.did.resolver import Resolver
@@ -169,6 +169,7 @@ async def _verify_with_kid(
     typ: str | tuple[str, ...],
     relationship: Relationship,
     allow_application_prefix: bool = False,
+    iss_is_kid_did: bool = False,
 ) -> tuple[jws.VerifiedJWS, VerificationMethod, str]:
     parsed = jws.parse_compact(token)
     kid = parsed.header.get("kid")
@@ -178,6 +179,17 @@ async def _verify_with_kid(
     did = _kid_did(kid)
     # Cheapest refusals first: a token of the wrong type never reaches DID resolution (which may fetch).
     jws.check_typ(parsed.header, typ, allow_application_prefix=allow_application_prefix)
+    if iss_is_kid_did:
+        # RFC 8725 §3.10: a kid that is not a key of the claimed issuer is refused before its DID is
+        # resolved, so a token cannot make us fetch a DID document it could never verify with
+        # (SECURITY SEC-06, NEG-INV 4). The signature and the verified iss are checked again below.
+        unverified = (
+            strict_json.loads(parsed.payload, max_bytes=jws.DEFAULT_MAX_TOKEN_LENGTH)
+            if parsed.payload.lstrip(b" \t\r\n").startswith(b"{")
+            else None
+        )
+        if isinstance(unverified, dict) and isinstance(unverified.get("iss"), str) and unverified["iss"] != did:
+            raise VerificationError("JWT iss is not the DID of its signing key", reason="wrong_issuer")
     vm = await resolver.verification_method(kid, relationship)
     verified = jws.verify_parsed(
         parsed, vm.public_key, typ=typ, allow_application_prefix=allow_application_prefix
@@ -334,7 +346,9 @@ async def verify_did_jwt(
     §3.10: the key must be bound to the claimed issuer). Other claims (``aud``,
     ``exp``, ``jti``…) are left to the caller: :func:`did_agents.jws.validate_claims`.
     """
-    verified, vm, did = await _verify_with_kid(token, resolver=resolver, typ=typ, relationship=relationship)
+    verified, vm, did = await _verify_with_kid(
+        token, resolver=resolver, typ=typ, relationship=relationship, iss_is_kid_did=True
+    )
     claims = verified.claims
     assert claims is not None
     iss = claims.get("iss")
