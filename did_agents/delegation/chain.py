@@ -56,6 +56,8 @@ import asyncio
 import base64
 import hashlib
 import itertools
+import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,6 +101,7 @@ __all__ = [
     "CredentialVerification",
     "CredentialVerifier",
     "IssuerTrust",
+    "ParsedClaims",
     "StatusListFetcher",
     "VerificationProblem",
     "build_act",
@@ -438,6 +441,7 @@ async def verify_chain(
     max_chain_length: int = DEFAULT_MAX_CHAIN_LENGTH,
     max_credentials: int = DEFAULT_MAX_CREDENTIALS,
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+    parsed_claims: ParsedClaims | None = None,
 ) -> ChainResult:
     """Verify a presentation's credentials as a delegation chain (DESIGN §5, rules 1-7 in order).
 
@@ -452,7 +456,9 @@ async def verify_chain(
     delegator. ``resource`` (an exact URL) fills ``ChainResult.effective_scopes``.
     ``allowed_formats`` are policy format names (cryptosuites, ``jose``).
 
-    Every credential's proof is verified here with ``verify_credential``.
+    Every credential's proof is verified here with ``verify_credential``;
+    ``parsed_claims`` (optional) remembers the claims parsed out of documents that
+    ``verify_credential`` returns again (see :class:`ParsedClaims`).
     Returns a :class:`ChainResult` or raises ``VerificationError`` with the
     reason of the first failed rule (module docstring).
     """
@@ -480,7 +486,7 @@ async def verify_chain(
     verified = [
         await _verify_one(index, entry, ctx, allowed_formats) for index, entry in enumerate(credentials)
     ]
-    links, agents, roles = _classify(verified)
+    links, agents, roles = _classify(verified, parsed_claims)
     if len(links) > max_chain_length:
         raise _fail("too_large", f"{len(links)} delegation links (at most {max_chain_length})")
     if not links:
@@ -641,32 +647,82 @@ async def _verify_one(
     return _Verified(index, document, label, _types_of(document), tuple(window))
 
 
-def _classify(verified: Sequence[_Verified]) -> tuple[list[_Link], dict[str, _Agent], list[_Role]]:
+_Parsed = tuple[str, Any, CapabilitySet, str]  # (kind, parsed claims, capabilities, digestSRI or "")
+
+
+def _parse(item: _Verified) -> _Parsed:
+    """The credential vocabulary's parsing of one verified credential, by type (a function of
+    the document)."""
+    if DELEGATION_CREDENTIAL in item.types:
+        delegation = parse_delegation_credential(item.document)
+        caps = _claimed_capabilities(item.document, item.index)
+        return "link", delegation, caps, credential_digest_sri(item.document)
+    if AGENT_CAPABILITY_CREDENTIAL in item.types:
+        return (
+            "agent",
+            parse_capability_credential(item.document),
+            _claimed_capabilities(item.document, item.index),
+            "",
+        )
+    if ROLE_CREDENTIAL in item.types:
+        caps = _claimed_capabilities(item.document, item.index, optional=True)
+        return "role", parse_role_credential(item.document), caps, ""
+    raise _fail(
+        "chain_link",
+        f"credential #{item.index} (type {_short(item.types)}) is not part of a delegation chain",
+    )
+
+
+class ParsedClaims:
+    """A bounded memo of what :func:`verify_chain` parses out of verified credentials.
+
+    Keyed by the identity of the verified document, for callers whose credential
+    verifier returns the *same* result object for a repeated credential (the
+    verifier's ``VerifiedCredentialCache``): parsing is a function of the
+    document, so it is done once. The memo holds each document it keys on, so an
+    id is never reused while its entry lives; documents must not be mutated.
+    Only successful parses are kept. Every rule is still applied per call.
+    """
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self._max = max_entries
+        self._entries: OrderedDict[int, tuple[Mapping[str, Any], _Parsed]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def parse(self, item: _Verified) -> _Parsed:
+        key = id(item.document)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] is item.document:
+                self._entries.move_to_end(key)
+                return entry[1]
+        parsed = _parse(item)
+        with self._lock:
+            self._entries[key] = (item.document, parsed)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return parsed
+
+
+def _classify(
+    verified: Sequence[_Verified], memo: ParsedClaims | None = None
+) -> tuple[list[_Link], dict[str, _Agent], list[_Role]]:
     """Parse each verified credential's claims by type (the credential vocabulary's parsers)."""
     links: list[_Link] = []
     agents: dict[str, _Agent] = {}
     roles: list[_Role] = []
     for item in verified:
         try:
-            if DELEGATION_CREDENTIAL in item.types:
-                delegation = parse_delegation_credential(item.document)
-                caps = _claimed_capabilities(item.document, item.index)
-                links.append(_Link(item, delegation, caps, credential_digest_sri(item.document)))
-            elif AGENT_CAPABILITY_CREDENTIAL in item.types:
-                parsed = parse_capability_credential(item.document)
+            kind, parsed, caps, digest = memo.parse(item) if memo is not None else _parse(item)
+            if kind == "link":
+                links.append(_Link(item, parsed, caps, digest))
+            elif kind == "agent":
                 if parsed.agent in agents:
                     raise _fail("chain_link", f"two AgentCapabilityCredentials for {_short(parsed.agent)}")
-                agents[parsed.agent] = _Agent(item, parsed, _claimed_capabilities(item.document, item.index))
-            elif ROLE_CREDENTIAL in item.types:
-                role = parse_role_credential(item.document)
-                roles.append(
-                    _Role(item, role, _claimed_capabilities(item.document, item.index, optional=True))
-                )
+                agents[parsed.agent] = _Agent(item, parsed, caps)
             else:
-                raise _fail(
-                    "chain_link",
-                    f"credential #{item.index} (type {_short(item.types)}) is not part of a delegation chain",
-                )
+                roles.append(_Role(item, parsed, caps))
         except MalformedError as exc:
             raise _fail("malformed_credential", f"credential #{item.index}: {exc.description}") from exc
     return links, agents, roles

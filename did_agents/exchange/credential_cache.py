@@ -44,17 +44,19 @@ Why a hit may be trusted (the argument is also in ``docs/architecture.md``,
   structure and validity nesting, the presentation's proof and challenge.
   A refusal is never cached either.
 
-Entries are bounded (LRU, ``max_entries``). Cached results are shared between
-requests: callers must not mutate ``VerificationResult.document``.
+Entries are bounded (LRU, ``max_entries``). A stored result holds a private deep
+copy of its document; results are shared between requests, so callers must not
+mutate ``VerificationResult.document``.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Final
 
@@ -242,6 +244,9 @@ class VerifiedCredentialCache:
             after = await _material(before.id, resolver)
             not_after = _not_after(result)
             if after == before and not_after is not None:
+                # A private deep copy: nested members of the caller's input are not shared with
+                # later hits (the caller may reuse or change its objects).
+                result = replace(result, document=copy.deepcopy(result.document))
                 self._entries[key] = _Entry(result, before, now, min(not_after, now + self._ttl))
                 self._entries.move_to_end(key)
                 while len(self._entries) > self._max:

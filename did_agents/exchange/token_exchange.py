@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,7 +53,13 @@ from did_agents.audit import AuditEvent, AuditLog, digest
 from did_agents.clock import Clock, FixedClock
 from did_agents.credentials.verify import VerificationResult
 from did_agents.delegation.capabilities import parse_scope_parameter
-from did_agents.delegation.chain import ChainResult, CredentialVerification, CredentialVerifier, verify_chain
+from did_agents.delegation.chain import (
+    ChainResult,
+    CredentialVerification,
+    CredentialVerifier,
+    ParsedClaims,
+    verify_chain,
+)
 from did_agents.did.resolver import Resolver
 from did_agents.errors import (
     DIDAgentsError,
@@ -93,6 +100,7 @@ CHALLENGE_PURPOSE: Final = "presentation"
 FORM_MEDIA_TYPE: Final = "application/x-www-form-urlencoded"
 MAX_SUBJECT_TOKEN_BYTES: Final = 512 * 1024
 _PURGE_EVERY: Final = 256
+_MAX_UNSPENT: Final = 65_536
 _EXCHANGE_FORMATS: Final = frozenset({"data-integrity", "vc+jwt", "vp+jwt"})
 
 
@@ -224,6 +232,10 @@ class TokenExchange:
         self._credentials: dict[timedelta, VerifiedCredentialCache] = {}
         self._status_lists = VerifiedCredentialCache()
         self._terms = PresentationTerms()
+        self._claims = ParsedClaims()
+        # Challenges this instance issued and has not spent (nonce → expiry), so the precheck of
+        # step 5 needs no database read for them; the database stays the authority (step 9).
+        self._unspent: OrderedDict[str, datetime] = OrderedDict()
 
     def _credential_cache(self, skew: timedelta) -> VerifiedCredentialCache:
         cache = self._credentials.get(skew)
@@ -248,7 +260,19 @@ class TokenExchange:
                 purpose=CHALLENGE_PURPOSE, domain=self.config.domain, ttl=self.config.challenge_ttl, now=now
             )
 
-        return await asyncio.to_thread(self.database.run, work)
+        challenge = await asyncio.to_thread(self.database.run, work)
+        self._remember_challenge(challenge)
+        return challenge
+
+    def _remember_challenge(self, challenge: Challenge) -> None:
+        unspent = self._unspent
+        unspent[challenge.nonce] = challenge.expires_at
+        # Oldest first: drop what has expired anyway, and keep the map bounded.
+        while unspent:
+            nonce, expires_at = next(iter(unspent.items()))
+            if len(unspent) <= _MAX_UNSPENT and expires_at > challenge.created_at:
+                break
+            del unspent[nonce]
 
     # -- the exchange ----------------------------------------------------------------------
 
@@ -303,7 +327,7 @@ class TokenExchange:
         # 5. challenge, read only.
         presentation = _decode_subject_token(request)
         nonce = _challenge_of(presentation)
-        await asyncio.to_thread(self._precheck_challenge, nonce, clock.now())
+        await self._precheck_challenge(nonce, clock.now())
 
         # 6. the presentation proof, then every embedded credential once (cached across exchanges).
         verified_credential = self._credential_cache(skew)
@@ -339,6 +363,7 @@ class TokenExchange:
             max_chain_length=limits.max_chain_length,
             max_credentials=limits.max_credentials,
             clock_skew=skew,
+            parsed_claims=self._claims,
         )
         facts.subject = chain.subject
         facts.actors = tuple(reversed(chain.agents)) if chain.user is not None else ()
@@ -389,7 +414,22 @@ class TokenExchange:
                 f"actor_token: {exc.description}"[:300], reason=f"actor_token_{exc.reason}"[:64]
             ) from exc
 
-    def _precheck_challenge(self, nonce: str, now: datetime) -> None:
+    async def _precheck_challenge(self, nonce: str, now: datetime) -> None:
+        """Step 5: refuse a challenge that cannot be spent before any signature work.
+
+        A challenge issued by this instance and not spent by it is judged from memory (its
+        purpose and domain are ours; only expiry can change). Anything else is read from the
+        database. Either way the spend in the commit transaction decides (a challenge spent
+        meanwhile by another instance is refused there, with the same reason).
+        """
+        expires_at = self._unspent.get(nonce)
+        if expires_at is not None:
+            if expires_at <= now:
+                raise VerificationError("challenge expired", reason="challenge_expired")
+            return
+        await asyncio.to_thread(self._read_challenge, nonce, now)
+
+    def _read_challenge(self, nonce: str, now: datetime) -> None:
         with self.database.read() as conn:
             challenge = ChallengeRepository(conn).find(nonce)
         if challenge is None:
@@ -480,7 +520,10 @@ class TokenExchange:
             TokenRepository(conn).record(minted)
             AuditLog(conn, clock).append(event)
 
-        await asyncio.to_thread(self.database.run, commit)
+        try:
+            await asyncio.to_thread(self.database.run, commit)
+        finally:
+            self._unspent.pop(nonce, None)
         return TokenResponse(access_token=token, expires_in=exp - iat, scope=scope, claims=claims)
 
     async def _deny(self, exc: DIDAgentsError, facts: _Facts, clock: Clock) -> None:
@@ -507,6 +550,8 @@ class TokenExchange:
                 details={"status": exc.status_code, "error": exc.error},
             )
         nonce = facts.spend_on_refusal
+        if nonce is not None:
+            self._unspent.pop(nonce, None)
         now = clock.now()
 
         def work(conn: Any) -> None:
