@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import httpx2
+import pytest
 
 from did_agents import multibase
 from did_agents.exchange import JWT_TOKEN_TYPE
@@ -30,6 +32,7 @@ from tests.verifier.conftest import Live
 __all__ = [
     "FORM",
     "SECRETS",
+    "ConnectGuard",
     "actor_claims",
     "assert_mcp_401",
     "b64",
@@ -218,8 +221,15 @@ _BEFORE_TOKENS = frozenset(
 # -- MCP -----------------------------------------------------------------------------------------
 
 
-def rpc(url: str, token: str | None, method: str = "tools/call", params: Mapping[str, Any] | None = None,
-        *, headers: Mapping[str, str] | None = None, **extra: Any) -> httpx2.Response:
+def rpc(
+    url: str,
+    token: str | None,
+    method: str = "tools/call",
+    params: Mapping[str, Any] | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> httpx2.Response:
     """One raw JSON-RPC POST to an MCP endpoint (below the MCP client, for header-level attacks)."""
     sent = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
     if token is not None:
@@ -243,3 +253,29 @@ def assert_mcp_401(response: httpx2.Response, what: object = "") -> None:
     assert 'error="invalid_token"' in challenge, (what, challenge)
     assert f'resource_metadata="{RESOURCE_METADATA}"' in challenge, challenge
     assert "Traceback" not in response.text
+
+
+class ConnectGuard:
+    """Allow connections only to the servers of the test (the verifier, PostgreSQL); record the rest.
+    Name lookups of anything but loopback are recorded and refused too."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, allowed: set[tuple[str, int]]) -> None:
+        self.allowed = allowed
+        self.attempts: list[Any] = []
+        real_connect = socket.socket.connect
+        real_getaddrinfo = socket.getaddrinfo
+
+        def connect(sock: socket.socket, address: Any) -> Any:
+            if isinstance(address, tuple) and (address[0], address[1]) in self.allowed:
+                return real_connect(sock, address)
+            self.attempts.append(address)
+            raise ConnectionRefusedError("socket guard")
+
+        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+            if host in {"127.0.0.1", "localhost", "::1"} or (host, args[0] if args else None) in self.allowed:
+                return real_getaddrinfo(host, *args, **kwargs)
+            self.attempts.append(("lookup", host))
+            raise socket.gaierror("socket guard")
+
+        monkeypatch.setattr(socket.socket, "connect", connect)
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +27,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.delegation.urban_bites import T0
 from tests.exchange.harness import ISSUER
+from tests.security_oauth.checks import ConnectGuard as _ConnectGuard
 from tests.security_oauth.checks import actor_claims, actor_header, b64, chain, forge, form, refused
 from tests.verifier.conftest import Live
 
@@ -99,7 +99,9 @@ def test_sec02_hmac_keyed_with_the_agents_public_key(live: Live) -> None:
         "pem-spki": public.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ),
-        "der": public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "der": public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
         "openssh": public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH),
         "jwk-json": json.dumps(o.key.public_key.to_jwk()).encode(),
         "raw": raw,
@@ -125,9 +127,15 @@ def test_sec03_algorithm_key_type_and_case_games(live: Live) -> None:
     claims = actor_claims(o)
     variants: dict[str, tuple[str, str]] = {
         # (a) ES256 in the header, signed by the agent's Ed25519 did:key.
-        "a-ES256-header-Ed25519-key": (forge(actor_header(o, alg="ES256"), claims, o.key), "actor_token_alg_key_mismatch"),
+        "a-ES256-header-Ed25519-key": (
+            forge(actor_header(o, alg="ES256"), claims, o.key),
+            "actor_token_alg_key_mismatch",
+        ),
         # (c) lower-case eddsa (RFC 7515 §4.1.1: case-sensitive).
-        "c-eddsa-lower-case": (forge(actor_header(o, alg="eddsa"), claims, o.key), "actor_token_alg_not_allowed"),
+        "c-eddsa-lower-case": (
+            forge(actor_header(o, alg="eddsa"), claims, o.key),
+            "actor_token_alg_not_allowed",
+        ),
         # (d) ES256K where the verification method is an Ed25519 key.
         "d-ES256K": (forge(actor_header(o, alg="ES256K"), claims, o.key), "actor_token_alg_not_allowed"),
     }
@@ -175,7 +183,10 @@ def test_sec04_key_carried_in_the_header(live: Live) -> None:
         return signing_input + "." + b64(cert_key.sign(signing_input.encode()))
 
     variants = {
-        "jwk-with-agent-kid": (forge(actor_header(o, jwk=mallory_jwk), claims, m.key), "actor_token_header_not_allowed"),
+        "jwk-with-agent-kid": (
+            forge(actor_header(o, jwk=mallory_jwk), claims, m.key),
+            "actor_token_header_not_allowed",
+        ),
         "jwk-without-kid": (
             forge({"alg": "EdDSA", "typ": "actor+jwt", "jwk": mallory_jwk}, claims, m.key),
             "actor_token_header_not_allowed",
@@ -185,32 +196,6 @@ def test_sec04_key_carried_in_the_header(live: Live) -> None:
         "mallory-signature-agent-kid": (forge(actor_header(o), claims, m.key), "actor_token_bad_signature"),
     }
     _refuse_all(live, variants)
-
-
-class _ConnectGuard:
-    """Allow connections only to the servers of the test (the verifier, PostgreSQL); record the rest.
-    Name lookups of anything but loopback are recorded and refused too."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, allowed: set[tuple[str, int]]) -> None:
-        self.allowed = allowed
-        self.attempts: list[Any] = []
-        real_connect = socket.socket.connect
-        real_getaddrinfo = socket.getaddrinfo
-
-        def connect(sock: socket.socket, address: Any) -> Any:
-            if isinstance(address, tuple) and (address[0], address[1]) in self.allowed:
-                return real_connect(sock, address)
-            self.attempts.append(address)
-            raise ConnectionRefusedError("socket guard")
-
-        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-            if host in {"127.0.0.1", "localhost", "::1"} or (host, args[0] if args else None) in self.allowed:
-                return real_getaddrinfo(host, *args, **kwargs)
-            self.attempts.append(("lookup", host))
-            raise socket.gaierror("socket guard")
-
-        monkeypatch.setattr(socket.socket, "connect", connect)
-        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 def _allowed(live: Live) -> set[tuple[str, int]]:
@@ -271,7 +256,6 @@ def test_sec06_kid_injection(live: Live, monkeypatch: pytest.MonkeyPatch) -> Non
     assert guard.attempts == []
 
 
-
 def test_sec06_kid_of_another_did_is_refused_before_resolving_it(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -284,10 +268,12 @@ def test_sec06_kid_of_another_did_is_refused_before_resolving_it(
     o = live.w.ordering
     subject = _subject(live)
     guard = _ConnectGuard(monkeypatch, _allowed(live))
-    token = forge({"alg": "EdDSA", "typ": "actor+jwt", "kid": "did:web:attacker.example#key-1"},
-                  actor_claims(o), o.key)
+    token = forge(
+        {"alg": "EdDSA", "typ": "actor+jwt", "kid": "did:web:attacker.example#key-1"}, actor_claims(o), o.key
+    )
     refused(live, form(subject, actor=token), reason="actor_token_wrong_issuer")
     assert guard.attempts == []
+
 
 def test_sec07_crit_in_every_shape(live: Live) -> None:
     o = live.w.ordering
@@ -332,7 +318,10 @@ def test_sec08_unencoded_and_detached_payloads(live: Live) -> None:
     )
     variants = {
         "b64-false-detached": (encoded_header + ".." + b64(detached_sig), "actor_token_crit_not_understood"),
-        "b64-false-without-crit": (forge(actor_header(o, b64=False), claims, o.key), "actor_token_header_not_allowed"),
+        "b64-false-without-crit": (
+            forge(actor_header(o, b64=False), claims, o.key),
+            "actor_token_header_not_allowed",
+        ),
         "detached-payload": (h + ".." + s, "actor_token_bad_signature"),
         "json-two-signatures-disagreeing": (two_signatures, "actor_token_malformed"),
     }
@@ -366,12 +355,18 @@ def test_sec10_jwe_compression_and_pbes2_are_refused_fast(live: Live) -> None:
 
     variants = {
         "jwe-5-segments": (jwe({"alg": "dir", "enc": "A128GCM", "kid": o.vm}), "actor_token_malformed"),
-        "jwe-zip-def": (jwe({"alg": "dir", "enc": "A128GCM", "zip": "DEF", "kid": o.vm}), "actor_token_malformed"),
+        "jwe-zip-def": (
+            jwe({"alg": "dir", "enc": "A128GCM", "zip": "DEF", "kid": o.vm}),
+            "actor_token_malformed",
+        ),
         "pbes2": (
             jwe({"alg": "PBES2-HS256+A128KW", "p2c": 2_000_000_000, "p2s": enc, "enc": "A128GCM"}),
             "actor_token_malformed",
         ),
-        "zip-in-a-jws": (forge(actor_header(o, zip="DEF"), actor_claims(o), o.key), "actor_token_header_not_allowed"),
+        "zip-in-a-jws": (
+            forge(actor_header(o, zip="DEF"), actor_claims(o), o.key),
+            "actor_token_header_not_allowed",
+        ),
         "pbes2-alg-in-a-jws": (
             forge(actor_header(o, alg="PBES2-HS256+A128KW", p2c=2_000_000_000), actor_claims(o), o.key),
             "actor_token_alg_not_allowed",
@@ -425,7 +420,11 @@ def test_sec12_non_canonical_encodings_and_malleability(live: Live) -> None:
     last = s[-1]
     # Ed25519 signature: 64 bytes → 86 base64url chars, the last carries 4 unused bits.
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    stray = alphabet[alphabet.index(last) | 1] if alphabet.index(last) % 16 == 0 else alphabet[(alphabet.index(last) // 16) * 16 + 1]
+    stray = (
+        alphabet[alphabet.index(last) | 1]
+        if alphabet.index(last) % 16 == 0
+        else alphabet[(alphabet.index(last) // 16) * 16 + 1]
+    )
     variants = {
         "padding": (f"{h}.{p}.{s}==", "actor_token_malformed"),
         "header-padding": (f"{h}=.{p}.{s}", "actor_token_malformed"),
@@ -447,7 +446,9 @@ def test_sec12_reencoded_copy_of_a_used_actor_token_is_a_replay(live: Live) -> N
     first = forge(actor_header(o), claims, o.key)
     ok = live.post_token(form(live.subject_token(o, chain(live)), actor=first))
     assert ok.status_code == 200, ok.text
-    reordered = forge({"kid": o.vm, "typ": "actor+jwt", "alg": "EdDSA"}, dict(reversed(claims.items())), o.key)
+    reordered = forge(
+        {"kid": o.vm, "typ": "actor+jwt", "alg": "EdDSA"}, dict(reversed(claims.items())), o.key
+    )
     assert reordered != first
     refused(live, form(live.subject_token(o, chain(live)), actor=reordered), reason="actor_token_replayed")
 
@@ -472,7 +473,10 @@ def test_sec13_numeric_date_type_confusion(live: Live) -> None:
         name: (forge(actor_header(o), base.replace('"@EXP@"', text), o.key), reason)
         for name, (text, reason) in raw_exp.items()
     }
-    variants["nbf-false"] = (forge(actor_header(o), actor_claims(o, nbf=False), o.key), "actor_token_bad_claim_type")
+    variants["nbf-false"] = (
+        forge(actor_header(o), actor_claims(o, nbf=False), o.key),
+        "actor_token_bad_claim_type",
+    )
     variants["iat-year-3000"] = (
         forge(actor_header(o), actor_claims(o, iat=32503680000, exp=32503680060), o.key),
         "actor_token_iat_in_future",
@@ -484,7 +488,7 @@ def test_sec14_actor_token_audience_is_exactly_the_issuer(live: Live) -> None:
     o = live.w.ordering
     auds: dict[str, Any] = {
         "suffix-domain": ISSUER + ".evil.tld",
-        "prefix": ISSUER[:-len(".example")],
+        "prefix": ISSUER[: -len(".example")],
         "case": ISSUER.replace("verifier", "VERIFIER"),
         "trailing-slash": ISSUER + "/",
         "list-with-other-as": [ISSUER, "https://other-as.example"],
