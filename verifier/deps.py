@@ -29,7 +29,8 @@ class Verifier:
     clock: Clock
 
 
-def get_verifier(request: Request) -> Verifier:
+async def get_verifier(request: Request) -> Verifier:
+    # async: FastAPI runs a plain ``def`` dependency in the thread pool, a hop per request.
     verifier: Verifier = request.app.state.verifier
     return verifier
 

@@ -237,6 +237,14 @@ class TokenExchange:
         # step 5 needs no database read for them; the database stays the authority (step 9).
         self._unspent: OrderedDict[str, datetime] = OrderedDict()
 
+    def clear_caches(self) -> None:
+        """Forget verified credentials, parsed claims and presentation term verdicts (the next
+        exchanges verify everything afresh). Challenges and status are not cached here."""
+        self._credentials.clear()
+        self._status_lists.clear()
+        self._terms = PresentationTerms()
+        self._claims = ParsedClaims()
+
     def _credential_cache(self, skew: timedelta) -> VerifiedCredentialCache:
         cache = self._credentials.get(skew)
         if cache is None:
