@@ -12,7 +12,9 @@ its first one, a store whose access-token keys are all retired stops start-up.
 
 :func:`with_verifier` puts the verifier beside the issuer in one ASGI app
 (``did-agents serve``): verifier paths go to the verifier, the rest to the
-issuer, and revocations made by that issuer are seen by the verifier at once.
+issuer, and revocations made by that issuer are seen by the verifier at once
+(its status lists are read from the database, and read again inside the
+transaction that mints a token: SECURITY FLT-04).
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from did_agents.did.web import WebResolver
 from did_agents.errors import DIDAgentsError, InvalidClientError, MalformedError
 from did_agents.exchange import (
     AccessTokenSigner,
+    DatabaseStatusRecheck,
     ExchangeConfig,
     StatusListSource,
+    StatusRecheck,
     TokenExchange,
     fetch_status_list,
 )
@@ -99,6 +103,7 @@ def create_app(
     resolver: Resolver | None = None,
     status_source: StatusListSource | None = None,
     local_status: LocalStatus | None = None,
+    status_recheck: StatusRecheck | None = None,
     fetcher: GuardedFetcher | None = None,
 ) -> FastAPI:
     """The verifier ASGI app. Anything not given is built from ``settings`` now, so a bad
@@ -128,6 +133,7 @@ def create_app(
         signer=signer,
         resolver=resolver,
         status_source=status_source,
+        status_recheck=status_recheck,
         clock=clock,
         config=ExchangeConfig(
             issuer=settings.resolved_issuer_url,
@@ -233,6 +239,8 @@ def with_verifier(issuer_app: FastAPI, settings: VerifierSettings | None = None,
         keystore=issuer.keystore,
         clock=issuer.clock,
         local_status=_issuer_status(issuer),
+        # SECURITY FLT-04: the co-hosted issuer's status bits are read again in the mint transaction.
+        status_recheck=DatabaseStatusRecheck(f"{issuer.base_url}/status/"),
         **overrides,
     )
     return _PathDispatch(issuer_app, verifier_app)

@@ -17,7 +17,12 @@ from did_agents.exchange.request import (
     VP_TOKEN_TYPE,
     TokenExchangeRequest,
 )
-from did_agents.exchange.status_lists import StatusListSource, fetch_status_list
+from did_agents.exchange.status_lists import (
+    DatabaseStatusRecheck,
+    StatusListSource,
+    StatusRecheck,
+    fetch_status_list,
+)
 from did_agents.exchange.token_exchange import CHALLENGE_PURPOSE, ExchangeConfig, TokenExchange, TokenResponse
 
 __all__ = [
@@ -30,8 +35,10 @@ __all__ = [
     "VP_TOKEN_TYPE",
     "AccessTokenSigner",
     "ActorToken",
+    "DatabaseStatusRecheck",
     "ExchangeConfig",
     "StatusListSource",
+    "StatusRecheck",
     "TokenExchange",
     "TokenExchangeRequest",
     "TokenResponse",

@@ -10,21 +10,43 @@ A *local* source, when given, is asked first for every URL and bypasses the
 cache: the issuer hosted in the same process answers from the database, so a
 revocation or suspension stops new exchanges on the same host at once; on
 other hosts it takes effect within the TTL.
+
+"At once" is exact for lists kept in the verifier's own database
+(:class:`DatabaseStatusRecheck`, SECURITY FLT-04): the bits of every status
+entry of the chain are read again *inside* the transaction that mints the
+token, under the lock a revocation takes (``SELECT … FOR UPDATE`` on the list's
+row on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` write lock), so a revocation
+that commits before the mint commits wins, and one that commits after it is
+ordered after the token in the audit log. Remote lists are as fresh as the
+cache TTL allows.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
+from sqlalchemy import Connection
+
 from did_agents import strict_json
 from did_agents.clock import Clock
+from did_agents.errors import VerificationError
 from did_agents.fetch import GuardedFetcher
+from did_agents.storage.status_lists import StatusListRepository
 
-__all__ = ["STATUS_LIST_MEDIA_TYPES", "StatusListSource", "fetch_status_list"]
+__all__ = [
+    "STATUS_LIST_MEDIA_TYPES",
+    "DatabaseStatusRecheck",
+    "StatusListSource",
+    "StatusRecheck",
+    "StatusReference",
+    "fetch_status_list",
+    "status_references",
+]
 
 StatusDocument = Mapping[str, Any] | str
 Fetch = Callable[[str], Awaitable[StatusDocument]]
@@ -112,3 +134,78 @@ class StatusListSource:
             return document
         finally:
             self._inflight.pop(url, None)
+
+
+# -- re-checking inside the mint transaction (SECURITY FLT-04) -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReference:
+    """Where one status bit of a verified credential is (BSL §2.1 ``BitstringStatusListEntry``)."""
+
+    url: str
+    index: int
+    purpose: str
+    credential: str
+
+
+def status_references(documents: Iterable[Mapping[str, Any] | None]) -> tuple[StatusReference, ...]:
+    """The status entries of verified credentials. Entries the chain's rule 5 would refuse
+    (malformed, other types) are skipped here: the exchange never reaches the mint with one."""
+    references: list[StatusReference] = []
+    for position, document in enumerate(documents):
+        if document is None:
+            continue
+        value = document.get("credentialStatus")
+        entries = value if isinstance(value, list) else [] if value is None else [value]
+        name = document.get("id")
+        credential = name[:120] if isinstance(name, str) else f"credential #{position}"
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                continue
+            url, index, purpose = (
+                entry.get("statusListCredential"),
+                entry.get("statusListIndex"),
+                entry.get("statusPurpose"),
+            )
+            if not isinstance(url, str) or not isinstance(purpose, str):
+                continue
+            # BSL §2.1: statusListIndex is an arbitrary-size integer as a string.
+            if not isinstance(index, str) or not (index.isascii() and index.isdigit()):
+                continue
+            references.append(StatusReference(url, int(index), purpose, credential))
+    return tuple(references)
+
+
+StatusRecheck = Callable[[Connection, Sequence[StatusReference]], None]
+"""Called inside the mint transaction with every status entry of the chain; raises
+``VerificationError`` (``revoked`` / ``suspended`` / ``status_unavailable``) to refuse."""
+
+
+class DatabaseStatusRecheck:
+    """A :data:`StatusRecheck` for the status lists kept in this database, published under
+    ``prefix`` + list id (the co-hosted issuer's ``<base_url>/status/``); other URLs are left
+    to the status cache's TTL."""
+
+    def __init__(self, prefix: str) -> None:
+        if not prefix.endswith("/"):
+            raise ValueError("the status list URL prefix must end with '/'")
+        self.prefix = prefix
+
+    def __call__(self, conn: Connection, references: Sequence[StatusReference]) -> None:
+        local = [(ref.url[len(self.prefix) :], ref) for ref in references if ref.url.startswith(self.prefix)]
+        repository = StatusListRepository(conn)
+        # One lock order for every transaction (list ids sorted): concurrent mints never deadlock.
+        for list_id in sorted({list_id for list_id, _ in local}):
+            # Under the lock a bit change takes (StatusListRepository.set_bit): a revocation
+            # committed before this read is seen; one not yet committed waits for our commit.
+            stored = repository.find(list_id, for_update=True)
+            for ref in (ref for lid, ref in local if lid == list_id):
+                if stored is None or not 0 <= ref.index < stored.size:
+                    raise VerificationError(
+                        f"status list {ref.url[:120]} has no entry {ref.index}", reason="status_unavailable"
+                    )
+                if stored.bit(ref.index):
+                    if stored.purpose == "suspension":
+                        raise VerificationError(f"{ref.credential} is suspended", reason="suspended")
+                    raise VerificationError(f"{ref.credential} is revoked", reason="revoked")

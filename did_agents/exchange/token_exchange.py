@@ -21,9 +21,10 @@ decisive first, DESIGN §10):
    :class:`~did_agents.exchange.status_lists.StatusListSource` and are checked
    on every exchange);
 8. the effective scope (``compute_effective_scope``);
-9. minting, then ONE transaction: spend the challenge, remember the actor
-   token's ``jti``, store the token, append the ``token_exchange.granted``
-   audit event. Of concurrent identical requests exactly one commits
+9. minting, then ONE transaction: spend the challenge, read the status bits
+   of lists kept in this database again (``status_recheck``, SECURITY
+   FLT-04), remember the actor token's ``jti``, store the token, append the
+   ``token_exchange.granted`` audit event. Of concurrent identical requests exactly one commits
    (SECURITY FLT-05); the others are refused with ``challenge_spent``.
 
 Every refusal is a ``DIDAgentsError`` (its ``error`` is the RFC 6749 §5.2 /
@@ -43,7 +44,7 @@ import asyncio
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -79,7 +80,12 @@ from did_agents.exchange.request import (
     parse_form,
     parse_token_exchange,
 )
-from did_agents.exchange.status_lists import StatusListSource
+from did_agents.exchange.status_lists import (
+    StatusListSource,
+    StatusRecheck,
+    StatusReference,
+    status_references,
+)
 from did_agents.policy import Policy, ResourcePolicy, compute_effective_scope
 from did_agents.storage.challenges import Challenge, ChallengeRepository
 from did_agents.storage.database import Database
@@ -218,8 +224,10 @@ class TokenExchange:
         status_source: StatusListSource | None,
         clock: Clock,
         config: ExchangeConfig,
+        status_recheck: StatusRecheck | None = None,
     ) -> None:
         self.database = database
+        self.status_recheck = status_recheck
         self.policy = policy
         self.signer = signer
         self.resolver = resolver
@@ -389,8 +397,9 @@ class TokenExchange:
             chain.link_capabilities,
             requested,
         )
-        # 9. mint and commit.
-        return await self._mint(chain, entry, scopes, nonce, actor, clock, facts)
+        # 9. mint and commit (status bits read again inside the transaction, SECURITY FLT-04).
+        statuses = status_references(result.document for result in presented.credentials)
+        return await self._mint(chain, entry, scopes, nonce, actor, clock, facts, statuses)
 
     def _target(self, request: TokenExchangeRequest) -> ResourcePolicy:
         entry = self.policy.resource_policy(request.target)
@@ -458,6 +467,7 @@ class TokenExchange:
         actor: ActorToken | None,
         clock: FixedClock,
         facts: _Facts,
+        statuses: Sequence[StatusReference] = (),
     ) -> TokenResponse:
         now = clock.now()
         iat = int(now.timestamp())
@@ -520,6 +530,9 @@ class TokenExchange:
         def commit(conn: Any) -> None:
             # SEC-23: the challenge is spent atomically; of concurrent copies one wins.
             ChallengeRepository(conn).spend(nonce, now, purpose=CHALLENGE_PURPOSE, domain=self.config.domain)
+            # SECURITY FLT-04: a revocation that committed after rule 5 read the list wins.
+            if self.status_recheck is not None and statuses:
+                self.status_recheck(conn, statuses)
             # RFC 7523 §3 item 7 / SEC-18: an actor token works once.
             if actor is not None and not ReplayCache(conn).remember(
                 actor.agent, actor.jti, expires_at=replay_until, now=now
