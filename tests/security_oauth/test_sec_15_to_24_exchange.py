@@ -21,7 +21,7 @@ from did_agents.storage.challenges import ChallengeRepository
 from tests.delegation.urban_bites import MCP, T0
 from tests.exchange.harness import ISSUER, decode_jwt
 from tests.security.world import di_sign, unsigned_d_ua
-from tests.security_oauth.checks import FORM, actor_claims, actor_header, chain, forge, form, refused
+from tests.security_oauth.checks import actor_claims, actor_header, chain, forge, form, refused
 from tests.servers import run_server
 from tests.verifier.conftest import Live, build_app
 
@@ -396,4 +396,3 @@ def test_sec24_presentation_bound_to_another_verifier(live: Live) -> None:
         domain=[ISSUER, "https://evil.example"],
     )
     refused(live, form((json.dumps(signed), VP_TOKEN_TYPE)), reason="presentation_domain_mismatch")
-    _ = FORM
