@@ -45,14 +45,14 @@ import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from did_agents import jws, strict_json
 from did_agents.audit import AuditEvent, AuditLog, digest
 from did_agents.clock import Clock, FixedClock
-from did_agents.credentials.verify import VerificationResult
+from did_agents.credentials.verify import Problem, StatusResolver, VerificationResult, verify_presentation
 from did_agents.delegation.capabilities import parse_scope_parameter
 from did_agents.delegation.chain import (
     ChainResult,
@@ -211,6 +211,17 @@ def _reused(results: Iterable[tuple[Any, VerificationResult]], other: Credential
     return verify
 
 
+def _challenge_refusal(challenge: Challenge, now: datetime, domain: str) -> VerificationError | None:
+    """Why an issued challenge cannot be spent now for a presentation bound to ``domain``."""
+    if challenge.spent_at is not None:
+        return VerificationError("challenge already used", reason="challenge_spent")
+    if challenge.expires_at <= now:
+        return VerificationError("challenge expired", reason="challenge_expired")
+    if challenge.purpose != CHALLENGE_PURPOSE or challenge.domain != domain:
+        return VerificationError("challenge issued for another use", reason="challenge_mismatch")
+    return None
+
+
 class TokenExchange:
     """The verifier's token endpoint logic (module docstring); routes call :meth:`exchange`."""
 
@@ -289,6 +300,60 @@ class TokenExchange:
             if len(unspent) <= _MAX_UNSPENT and expires_at > challenge.created_at:
                 break
             del unspent[nonce]
+
+    async def verify_presentation_once(
+        self,
+        presentation: Mapping[str, Any] | str,
+        *,
+        challenge: str,
+        domain: str,
+        status_resolver: StatusResolver | None,
+    ) -> VerificationResult:
+        """W3C VC API "verify presentation" against ``challenge``: single use when it is ours.
+
+        A challenge this verifier issued (``POST /challenges``) must be unspent,
+        unexpired and issued for ``domain``, else the answer is a refusal
+        (``challenge_spent`` / ``challenge_expired`` / ``challenge_mismatch``)
+        before any signature work; once the holder proof verifies, it is spent
+        (VC DM 2.0 "Replay Attack"), and a concurrent spend makes this answer a
+        refusal. A challenge we never issued is the caller's own: the
+        presentation is verified against it and nothing is written.
+        """
+        now = self.clock.now()
+        clock = FixedClock(now)
+        issued = await asyncio.to_thread(self._find_challenge, challenge)
+        if issued is not None:
+            refusal = _challenge_refusal(issued, now, domain)
+            if refusal is not None:
+                return VerificationResult(
+                    verified=False, document=None, format=None, problems=(Problem.of(refusal),)
+                )
+        result = await verify_presentation(
+            presentation,
+            resolver=self.resolver,
+            clock=clock,
+            challenge=challenge,
+            domain=domain,
+            status_resolver=status_resolver,
+        )
+        proven = result.document is not None and all(p.code == "invalid_credential" for p in result.problems)
+        if issued is None or not proven:
+            return result
+
+        def spend(conn: Any) -> None:
+            ChallengeRepository(conn).spend(challenge, now, purpose=CHALLENGE_PURPOSE, domain=domain)
+
+        try:
+            await asyncio.to_thread(self.database.run, spend)
+        except VerificationError as exc:  # spent concurrently
+            return replace(result, verified=False, problems=(*result.problems, Problem.of(exc)))
+        finally:
+            self._unspent.pop(challenge, None)
+        return result
+
+    def _find_challenge(self, nonce: str) -> Challenge | None:
+        with self.database.read() as conn:
+            return ChallengeRepository(conn).find(nonce)
 
     # -- the exchange ----------------------------------------------------------------------
 
@@ -447,16 +512,12 @@ class TokenExchange:
         await asyncio.to_thread(self._read_challenge, nonce, now)
 
     def _read_challenge(self, nonce: str, now: datetime) -> None:
-        with self.database.read() as conn:
-            challenge = ChallengeRepository(conn).find(nonce)
+        challenge = self._find_challenge(nonce)
         if challenge is None:
             raise VerificationError("unknown challenge", reason="challenge_unknown")
-        if challenge.spent_at is not None:
-            raise VerificationError("challenge already used", reason="challenge_spent")
-        if challenge.expires_at <= now:
-            raise VerificationError("challenge expired", reason="challenge_expired")
-        if challenge.purpose != CHALLENGE_PURPOSE or challenge.domain != self.config.domain:
-            raise VerificationError("challenge issued for another use", reason="challenge_mismatch")
+        refusal = _challenge_refusal(challenge, now, self.config.domain)
+        if refusal is not None:
+            raise refusal
 
     async def _mint(
         self,

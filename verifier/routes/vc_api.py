@@ -6,6 +6,9 @@ A credential that does not verify is answered 400 with ``"verified": false``
 and the problems (VC API ``verifier.yml``: ``/credentials/verify`` defines only
 200 and 400; the W3C suites — vc-api-verifier, Bitstring Status List — expect
 400). A presentation that does not verify is 422; a malformed request is 400.
+A presentation's ``options.challenge`` issued by this verifier (``POST
+/challenges``) is spent once its holder proof verifies, so it answers once;
+any other challenge is the caller's and is verified without being recorded.
 Status lists are checked (fail closed) through the verifier's cache.
 
 Credential options (VC API ``VerifyCredentialOptions``, as the W3C suites send
@@ -24,7 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from did_agents import strict_json
-from did_agents.credentials.verify import Problem, VerificationResult, verify_credential, verify_presentation
+from did_agents.credentials.verify import Problem, VerificationResult, verify_credential
 from did_agents.errors import MalformedError, UnsupportedMediaTypeError
 from verifier.deps import VerifierDep
 
@@ -129,10 +132,9 @@ async def verify_presentation_route(request: Request, verifier: VerifierDep) -> 
     presentation, options = await _json_body(request, "verifiablePresentation", ("challenge", "domain"))
     if "challenge" not in options:
         raise MalformedError("options.challenge is required", reason="invalid_request")
-    result = await verify_presentation(
+    # A challenge from our POST /challenges is single use; the caller's own is not recorded.
+    result = await verifier.exchange.verify_presentation_once(
         presentation,
-        resolver=verifier.resolver,
-        clock=verifier.clock,
         challenge=options["challenge"],
         domain=options.get("domain", verifier.exchange.config.domain),
         status_resolver=verifier.status_source,
