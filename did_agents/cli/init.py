@@ -38,8 +38,10 @@ def init(
     admin: Annotated[str | None, typer.Option("--admin", help="Also create this admin operator")] = None,
 ) -> None:
     """Create the key store, migrate the database and create the organization DID."""
+    from did_agents.exchange.access_token import KEY_PURPOSE
     from did_agents.issuance.organization import init_organization
     from issuer.app import keystore_secret
+    from verifier.settings import VerifierSettings
 
     settings = issuer_settings(base_url, data_dir)
     generated: RawKey | None = None
@@ -52,7 +54,13 @@ def init(
         keystore = KeyStore.create(settings.resolved_keystore_path, secret)
         database = Database.connect(settings.resolved_database_url, upgrade=True)
         organization = init_organization(
-            database, keystore, settings.base_url, clock=SystemClock(), key_type=KeyType.parse(key_type)
+            database,
+            keystore,
+            settings.base_url,
+            clock=SystemClock(),
+            key_type=KeyType.parse(key_type),
+            # DID_AGENTS_TOKEN_ALGORITHM: the verifier's first access-token key is made here too.
+            token_algorithm=VerifierSettings(base_url=settings.base_url).token_algorithm,
         )
         token = None
         if admin:
@@ -62,6 +70,9 @@ def init(
         raise fail(exc) from exc
     typer.echo(f"organization DID: {organization.did}")
     typer.echo(f"signing key:      {organization.signing_kid}")
+    for entry in keystore.list():
+        if entry.purpose == KEY_PURPOSE:
+            typer.echo(f"access-token key: {entry.kid}")
     typer.echo(f"key store:        {settings.resolved_keystore_path}")
     if generated is not None:
         typer.secho(

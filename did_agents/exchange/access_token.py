@@ -12,6 +12,7 @@ key's own algorithm: ``EdDSA`` (default) or ``ES256``.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +28,10 @@ __all__ = [
     "KEY_PURPOSE",
     "AccessTokenSigner",
     "SigningAlgorithm",
+    "create_first_key",
 ]
+
+_log = logging.getLogger(__name__)
 
 #: RFC 9068 §2.1: "at+jwt" (the "application/" prefix omitted, RFC 7515 §4.1.9).
 ACCESS_TOKEN_TYP: Final = "at+jwt"  # noqa: S105 - a media type / URN, not a secret
@@ -63,14 +67,19 @@ class AccessTokenSigner:
     def open(
         cls, keystore: KeyStore, *, algorithm: SigningAlgorithm = "EdDSA", create: bool = True
     ) -> AccessTokenSigner:
-        """The signer for ``keystore``. With ``create``, a store that has *no* access-token
-        key at all gets its first one (first start); a store whose keys are all
-        retired is an error (nothing is generated silently, SECURITY FLT-07)."""
-        has_any = any(entry.purpose == KEY_PURPOSE for entry in keystore.list())
-        if not has_any:
+        """The signer for ``keystore``. ``did-agents init`` creates the first access-token key
+        (:func:`create_first_key`); with ``create``, a store that has *no* access-token key at
+        all (made before that) gets one here, with a warning in the log. A store whose keys
+        are all retired is an error (nothing is generated silently, SECURITY FLT-07)."""
+        if not any(entry.purpose == KEY_PURPOSE for entry in keystore.list()):
             if not create:
-                raise KeyStoreError("the key store has no access-token signing key", reason="no_active_key")
-            _store_new_key(keystore, algorithm)
+                raise KeyStoreError(
+                    "the key store has no access-token signing key (`did-agents init` creates it)",
+                    reason="no_active_key",
+                )
+            kid = _store_new_key(keystore, algorithm)
+            # Stores made before `did-agents init` created this key: said out loud (SECURITY FLT-07).
+            _log.warning("the key store had no access-token signing key: created %s", kid)
         return cls(keystore, algorithm=algorithm)
 
     def refresh(self) -> None:
@@ -138,6 +147,16 @@ class AccessTokenSigner:
         if verified.claims is None:
             raise VerificationError("access token payload is not a JSON object", reason="malformed")
         return verified.claims
+
+
+def create_first_key(keystore: KeyStore, algorithm: SigningAlgorithm = "EdDSA") -> str | None:
+    """Create the first ``access-token`` signing key of a new key store (``did-agents init``)
+    and return its kid; ``None`` (nothing created) if the store already has one."""
+    if algorithm not in _KEY_TYPES:
+        raise ValueError(f"unsupported access-token algorithm {algorithm!r}")
+    if any(entry.purpose == KEY_PURPOSE for entry in keystore.list()):
+        return None
+    return _store_new_key(keystore, algorithm)
 
 
 def _store_new_key(keystore: KeyStore, algorithm: SigningAlgorithm) -> str:

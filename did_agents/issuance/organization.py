@@ -21,7 +21,7 @@ DID document so credentials it signed keep verifying — until
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 from did_agents.clock import Clock
@@ -113,8 +113,10 @@ def init_organization(
     *,
     clock: Clock,
     key_type: KeyType = KeyType.ED25519,
+    token_algorithm: Literal["EdDSA", "ES256"] = "EdDSA",  # noqa: S107 - an algorithm name
 ) -> OrganizationIdentity:
-    """Create the organization (once): its DID, a first signing key, the public key row.
+    """Create the organization (once): its DID, a first signing key, the public key row,
+    and the verifier's first ``access-token`` signing key (``token_algorithm``).
 
     Refuses (``ConflictError`` ``organization_exists``) when the database already
     has an organization: identities are never replaced silently.
@@ -144,6 +146,9 @@ def init_organization(
     # Key store first: a crash between the two writes leaves an unused private key, never a
     # published key without its private half.
     keystore.put(kid, key.to_jwk(), purpose=SIGNING_PURPOSE)
+    from did_agents.exchange.access_token import create_first_key
+
+    create_first_key(keystore, token_algorithm)
     database.run(work)
     return load_organization(database, keystore, base_url)
 
