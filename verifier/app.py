@@ -50,7 +50,7 @@ from did_agents.keystore import KeyStore
 from did_agents.policy import Policy, load_policy
 from did_agents.storage.database import Database
 from verifier.deps import Verifier
-from verifier.routes import challenges, introspect, jwks, metadata, token, vc_api
+from verifier.routes import audit, challenges, introspect, jwks, metadata, token, vc_api
 from verifier.settings import VerifierSettings
 
 __all__ = ["VERIFIER_PATHS", "create_app", "with_verifier"]
@@ -179,7 +179,7 @@ def create_app(
     app.add_exception_handler(DIDAgentsError, on_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    for module in (challenges, token, introspect, jwks, metadata, vc_api):
+    for module in (challenges, token, introspect, jwks, metadata, vc_api, audit):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

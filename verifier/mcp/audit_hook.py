@@ -40,6 +40,7 @@ __all__ = [
     "ToolCall",
     "describe",
     "tool_call_event",
+    "wire_event",
 ]
 
 logger = logging.getLogger(__name__)
@@ -124,28 +125,34 @@ class DatabaseAuditSink:
         await anyio.to_thread.run_sync(record_event, self.database, self.clock, event)
 
 
+def wire_event(event: AuditEvent) -> dict[str, Any]:
+    """The JSON body of ``POST /audit/events`` (``verifier.routes.audit.ToolCallEventIn``)."""
+    return {
+        "type": event.type,
+        "decision": event.decision,
+        "reason": event.reason,
+        "subject": event.subject,
+        "actors": list(event.actors),
+        "client_id": event.client_id,
+        "tool": event.action,
+        "resource": event.resource,
+        "details": dict(event.details),
+    }
+
+
 @dataclass
 class HTTPAuditSink:
-    """``POST {url}`` the event as JSON with ``Authorization: Bearer <token>`` (an operator token)."""
+    """``POST {url}`` (the verifier's ``/audit/events``) the event as JSON with
+    ``Authorization: Bearer <token>``, an ``auditor`` operator token. A refusal raises
+    (``httpx.HTTPStatusError``): with a strict :class:`AuditHook` the call is not served."""
 
     url: str
-    token: str
+    token: str = field(repr=False)
     client: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=5.0))
 
     async def write(self, event: AuditEvent) -> None:
-        body = {
-            "type": event.type,
-            "decision": event.decision,
-            "reason": event.reason,
-            "subject": event.subject,
-            "actors": list(event.actors),
-            "client_id": event.client_id,
-            "action": event.action,
-            "resource": event.resource,
-            "details": dict(event.details),
-        }
         response = await self.client.post(
-            self.url, json=body, headers={"Authorization": f"Bearer {self.token}"}
+            self.url, json=wire_event(event), headers={"Authorization": f"Bearer {self.token}"}
         )
         response.raise_for_status()
 
