@@ -262,37 +262,45 @@ def _check_contexts(document: Mapping[str, Any], *, allow_inline: bool) -> None:
             raise VerificationError("inline @context objects are not accepted", reason="unknown_context")
 
 
-_SAFE_CACHE: OrderedDict[bytes, None] = OrderedDict()
+_SAFE_CACHE: OrderedDict[str | bytes, None] = OrderedDict()
 _SAFE_CACHE_SIZE: Final = 1024
+_PROOF: Final = frozenset({"proof"})
 
 
-def _check_terms(document: Mapping[str, Any], signature: str | None = None) -> None:
-    """JSON-LD expansion in safe mode; documents already found safe are remembered.
+def _check_terms(
+    document: Mapping[str, Any], signature: str | None = None, *, without: frozenset[str] = _PROOF
+) -> None:
+    """JSON-LD expansion in safe mode of ``document`` less the members ``without``, remembered.
 
     A presented credential is typically verified many times (every token
     exchange repeats the same delegation), so the outcome is cached. The key is
     the *verified* signature (with its verification method) when the caller
     has one: a signature that verified covers exactly one document, so this
-    costs no serialization. Otherwise the key is the SHA-256 of a
-    deterministic serialization of the document.
+    costs no serialization (nor a copy of the document). Otherwise the key is
+    the SHA-256 of a deterministic serialization of the document.
     """
-    unsecured: dict[str, Any] | None = None
+    key: str | bytes
     if signature is not None:
-        digest = hashlib.sha256(signature.encode("utf-8", "surrogatepass")).digest()
+        key = signature
     else:
-        unsecured = {k: v for k, v in document.items() if k != "proof"}
         try:
-            serialized = json.dumps(unsecured, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            serialized = json.dumps(
+                _without(document, without), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            )
         except (TypeError, ValueError) as exc:
             raise MalformedError("document is not JSON", reason="malformed") from exc
-        digest = hashlib.sha256(serialized.encode("utf-8", "surrogatepass")).digest()
-    if digest in _SAFE_CACHE:
-        _SAFE_CACHE.move_to_end(digest)
+        key = hashlib.sha256(serialized.encode("utf-8", "surrogatepass")).digest()
+    if key in _SAFE_CACHE:
+        _SAFE_CACHE.move_to_end(key)
         return
-    expand(unsecured if unsecured is not None else {k: v for k, v in document.items() if k != "proof"})
-    _SAFE_CACHE[digest] = None
+    expand(_without(document, without))
+    _SAFE_CACHE[key] = None
     while len(_SAFE_CACHE) > _SAFE_CACHE_SIZE:
         _SAFE_CACHE.popitem(last=False)
+
+
+def _without(document: Mapping[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k not in names}
 
 
 def _di_signature(kind: str, document: Mapping[str, Any], vm_id: str) -> str | None:
@@ -512,7 +520,7 @@ async def _verify_vc_jwt(token: str, ctx: _Context) -> VerificationResult:
     problems: list[Problem] = []
     if ctx.check_terms:
         signature = _jws_signature("vc", token, verified.verification_method.id)
-        problems.extend(_safe_mode(_without_jwt_claims(document), signature))
+        problems.extend(_safe_mode(document, signature, without=_NOT_VC_JWT_TERMS))
     controller = verified.verification_method.controller
     if controller != parsed.issuer:
         problems.append(Problem("issuer_mismatch", f"the JWT was signed by {controller}, not by the issuer"))
@@ -559,9 +567,11 @@ def _legacy_result(
     )
 
 
-def _safe_mode(document: Mapping[str, Any], signature: str | None) -> list[Problem]:
+def _safe_mode(
+    document: Mapping[str, Any], signature: str | None, *, without: frozenset[str] = _PROOF
+) -> list[Problem]:
     try:
-        _check_terms(document, signature)
+        _check_terms(document, signature, without=without)
     except DIDAgentsError as exc:
         return [Problem.of(exc)]
     return []
@@ -769,11 +779,11 @@ async def verify_presentation(
             controller = proof.controller
             vm_id = proof.verification_method.id
             if check_terms and proof.cryptosuite not in _RDFC_SUITES:
-                _check_terms(_without_credentials(document), _di_signature("vp", document, vm_id))
+                _check_terms(document, _di_signature("vp", document, vm_id), without=_NOT_VP_TERMS)
         elif check_terms:
             assert isinstance(presentation, str)
             _check_terms(
-                _without_jwt_claims(_without_credentials(document)), _jws_signature("vp", presentation, vm_id)
+                document, _jws_signature("vp", presentation, vm_id), without=_NOT_VP_JWT_TERMS
             )
     except DIDAgentsError as exc:
         return _fail([Problem.of(exc)], fmt=fmt, document=document)
@@ -804,17 +814,12 @@ async def verify_presentation(
     )
 
 
-def _without_credentials(document: Mapping[str, Any]) -> dict[str, Any]:
-    # Embedded credentials are checked on their own; the VP's own terms are checked here.
-    return {k: v for k, v in document.items() if k not in ("verifiableCredential", "proof")}
-
-
+#: Embedded credentials are checked on their own; the VP's own terms are checked here.
+_NOT_VP_TERMS: Final = frozenset({"verifiableCredential", "proof"})
 #: VC-JOSE-COSE §3.1.3: registered JWT claims keep their JWT meaning; they are not JSON-LD terms.
 _JWT_CLAIMS: Final = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "nonce", "cnf"})
-
-
-def _without_jwt_claims(document: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if k not in _JWT_CLAIMS}
+_NOT_VC_JWT_TERMS: Final = _PROOF | _JWT_CLAIMS
+_NOT_VP_JWT_TERMS: Final = _NOT_VP_TERMS | _JWT_CLAIMS
 
 
 async def _verify_embedded(entry: Mapping[str, Any], ctx: _Context) -> VerificationResult:
