@@ -34,6 +34,7 @@ OpenID4VP do. Both are checked by exact string equality; an ``aud`` list is refu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -93,8 +94,13 @@ def _party_id(value: Any, member: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=1024)
 def _kid_did(kid: str) -> str:
-    """The DID of ``kid``, which must be an absolute DID URL with a fragment (VC-JOSE-COSE §4.3)."""
+    """The DID of ``kid``, which must be an absolute DID URL with a fragment (VC-JOSE-COSE §4.3).
+
+    A pure function of ``kid``, which an issuer's tokens share: remembered
+    (a refusal raises and is not kept).
+    """
     try:
         did, fragment = split_did_url(kid)
     except MalformedError as exc:
@@ -199,13 +205,13 @@ async def _verify_with_kid(
     return verified, vm, did
 
 
+_TIME_CLAIMS: Final = ("exp", "nbf", "iat")
+
+
 def _check_time_claims(claims: Mapping[str, Any], clock: Clock, leeway: timedelta) -> None:
-    jws.validate_claims(
-        {name: claims[name] for name in ("exp", "nbf", "iat") if name in claims},
-        now=clock.now(),
-        require=(),
-        leeway=int(leeway.total_seconds()),
-    )
+    times = {name: claims[name] for name in _TIME_CLAIMS if name in claims}
+    if times:  # a credential without JWT time claims has nothing to check here
+        jws.validate_claims(times, now=clock.now(), require=(), leeway=int(leeway.total_seconds()))
 
 
 def _has_type(document: Mapping[str, Any], wanted: str) -> bool:
