@@ -64,6 +64,7 @@ from did_agents.exchange import (
     ExchangeConfig,
     TokenExchange,
 )
+from did_agents.exchange.access_token import create_first_key
 from did_agents.exchange.request import GRANT_TYPE_TOKEN_EXCHANGE
 from did_agents.keys import PrivateKey
 from did_agents.keystore import KeyStore, RawKey
@@ -157,6 +158,11 @@ class Case:
             config=ExchangeConfig(issuer=ISSUER, domain=ISSUER),
         )
 
+    def _clear(self) -> None:
+        clear = getattr(self.exchange, "clear_caches", None)  # absent before the caches existed
+        if clear is not None:
+            clear()
+
     def body(self) -> bytes:
         nonce = self.loop.run_until_complete(self.exchange.issue_challenge()).nonce
         return _form(*_present(self.entries, self.holder, nonce, self.suite))
@@ -164,7 +170,7 @@ class Case:
     def run(self, body: bytes, *, cold: bool = False) -> tuple[float, float]:
         """(wall, CPU) seconds of one exchange."""
         if cold:
-            self.exchange.clear_caches()
+            self._clear()
         cpu, wall = time.process_time(), time.perf_counter()
         response = self.loop.run_until_complete(self.exchange.exchange(body))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -195,6 +201,7 @@ def in_process(
     loop = asyncio.new_event_loop()
     database = Database.connect(f"sqlite:///{workdir / 'inproc.db'}", upgrade=True)
     keystore = KeyStore.create(workdir / "inproc-keys.json", RawKey.generate())
+    create_first_key(keystore)
     signer = AccessTokenSigner.open(keystore)
     floors = _floors()
     cases = [Case(suite, n, database, signer, loop) for suite in formats for n in links]
@@ -263,15 +270,16 @@ def _as_v1(document: dict[str, Any]) -> dict[str, Any]:
     return v1
 
 
-async def _didkit_child(rounds: int) -> dict[str, Any]:
+async def _didkit_child(rounds: int, db_dir: str | None) -> dict[str, Any]:
     # Imported only here, in the child: didkit's runtime crashes the interpreter at exit.
     import didkit  # type: ignore[import-not-found]
 
     _capture_keys()
-    loop = asyncio.get_running_loop()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-exchange-"))
+    workdir = Path(tempfile.mkdtemp(prefix="bench-exchange-", dir=db_dir))
     database = Database.connect(f"sqlite:///{workdir / 'didkit.db'}", upgrade=True)
-    signer = AccessTokenSigner.open(KeyStore.create(workdir / "keys.json", RawKey.generate()))
+    keystore = KeyStore.create(workdir / "keys.json", RawKey.generate())
+    create_first_key(keystore)
+    signer = AccessTokenSigner.open(keystore)
     results: dict[str, Any] = {"version": didkit.get_version(), "rows": []}
     for n in LINKS:
         case = _AsyncCase("eddsa-rdfc-2022", n, database, signer)
@@ -324,32 +332,27 @@ async def _didkit_child(rounds: int) -> dict[str, Any]:
                 raise RuntimeError(f"didkit did not verify: {errors}")
 
         await didkit_chain()
-        times: dict[str, list[float]] = {"didkit": [], "warm": [], "cold": []}
+        wall: dict[str, list[float]] = {"didkit": [], "warm": [], "cold": []}
+        cpu: dict[str, list[float]] = {"didkit": [], "warm": [], "cold": []}
         for _ in range(rounds):
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             await didkit_chain()
-            times["didkit"].append(time.perf_counter() - started)
+            wall["didkit"].append(time.perf_counter() - started)
+            cpu["didkit"].append(time.process_time() - used)
             for mode in ("warm", "cold"):
                 body = await case.body()
-                started = time.perf_counter()
-                await case.run(body, cold=mode == "cold")
-                times[mode].append(time.perf_counter() - started)
-        ratios = {
-            mode: _median([d / o for d, o in zip(times["didkit"], times[mode], strict=True)])
-            for mode in ("warm", "cold")
-        }
-        results["rows"].append(
-            {
-                "links": n,
-                "credentials": len(legacy),
-                "didkit": _median(times["didkit"]),
-                "warm": _median(times["warm"]),
-                "cold": _median(times["cold"]),
-                "ratio_warm": ratios["warm"],
-                "ratio_cold": ratios["cold"],
-            }
-        )
-    del loop
+                w, c = await case.run(body, cold=mode == "cold")
+                wall[mode].append(w)
+                cpu[mode].append(c)
+        row: dict[str, Any] = {"links": n, "credentials": len(legacy)}
+        for kind, times in (("wall", wall), ("cpu", cpu)):
+            for mode in ("didkit", "warm", "cold"):
+                row[f"{kind}_{mode}"] = _median(times[mode])
+            for mode in ("warm", "cold"):
+                ratios = [d / o for d, o in zip(times["didkit"], times[mode], strict=True)]
+                row[f"{kind}_ratio_{mode}"] = _median(ratios)
+        results["rows"].append(row)
+
     return results
 
 
@@ -365,16 +368,17 @@ class _AsyncCase(Case):
 
     async def run(self, body: bytes, *, cold: bool = False) -> tuple[float, float]:  # type: ignore[override]
         if cold:
-            self.exchange.clear_caches()
+            self._clear()
         cpu, wall = time.process_time(), time.perf_counter()
         response = await self.exchange.exchange(body)
         assert response.scope == "orders:read"
         return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def against_didkit(rounds: int) -> None:
+def against_didkit(rounds: int, db_dir: str | None = None) -> None:
+    extra = ["--db-dir", db_dir] if db_dir else []
     done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_exchange", "--didkit-child", "--rounds", str(rounds)],
+        [sys.executable, "-m", "bench.bench_exchange", "--didkit-child", "--rounds", str(rounds), *extra],
         capture_output=True,
         text=True,
         timeout=1200,
@@ -388,16 +392,22 @@ def against_didkit(rounds: int) -> None:
     data = json.loads(done.stdout.strip().splitlines()[-1])
     print(
         f"eddsa-rdfc-2022 exchange vs didkit {data['version']} verifying the equivalent VCDM 1.1 chain"
-        f" (child process, same rounds, {rounds} rounds; wall µs; ratio = didkit / ours, target ≥ 3)"
+        f" (child process, same rounds, {rounds} rounds; µs; ratio = didkit / ours within a round,"
+        " target ≥ 3)"
     )
     print(
-        f"{'links':>6}{'creds':>6}{'didkit chain':>14}{'ours warm':>11}{'ratio':>7}{'ours cold':>11}{'ratio':>7}"
+        f"{'links':>6}{'creds':>6} |{'didkit':>8}{'warm':>7}{'ratio':>6}{'cold':>7}{'ratio':>6}"
+        f" |{'didkit':>8}{'warm':>7}{'ratio':>6}{'cold':>7}{'ratio':>6}"
     )
+    print(f"{'':>12} | wall time{'':>26}| CPU time")
     for row in data["rows"]:
-        print(
-            f"{row['links']:>6}{row['credentials']:>6}{row['didkit'] * 1e6:>14.0f}{row['warm'] * 1e6:>11.0f}"
-            f"{row['ratio_warm']:>7.1f}{row['cold'] * 1e6:>11.0f}{row['ratio_cold']:>7.1f}"
-        )
+        cells = []
+        for kind in ("wall", "cpu"):
+            cells.append(
+                f" |{row[f'{kind}_didkit'] * 1e6:>8.0f}{row[f'{kind}_warm'] * 1e6:>7.0f}"
+                f"{row[f'{kind}_ratio_warm']:>6.1f}{row[f'{kind}_cold'] * 1e6:>7.0f}{row[f'{kind}_ratio_cold']:>6.1f}"
+            )
+        print(f"{row['links']:>6}{row['credentials']:>6}" + "".join(cells))
 
 
 # -- HTTP -----------------------------------------------------------------------------------
@@ -428,9 +438,20 @@ def serve(config_path: str, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning")
 
 
-def over_http(requests: int, workdir: Path, inproc_seconds: float) -> None:
+def over_http(requests: int, workdir: Path) -> None:
+    """HTTP against the in-process exchange, interleaved in blocks (same load, same disk)."""
     import httpx
 
+    loop = asyncio.new_event_loop()
+    database = Database.connect(f"sqlite:///{workdir / 'inproc-http.db'}", upgrade=True)
+    inproc = Case(
+        "eddsa-jcs-2022",
+        1,
+        database,
+        AccessTokenSigner.open(KeyStore.create(workdir / "k.json", RawKey.generate())),
+        loop,
+    )
+    inproc.run(inproc.body())
     entries, holder_did, policy = build_chain("eddsa-jcs-2022", 1, CLOCK)
     holder = _KEYS[holder_did]
     raw = RawKey.generate()
@@ -440,7 +461,7 @@ def over_http(requests: int, workdir: Path, inproc_seconds: float) -> None:
         "keystore_key": raw.to_base64url(),
         "policy": _policy_text(policy),
     }
-    AccessTokenSigner.open(KeyStore.create(workdir / "http-keys.json", raw))  # what `did-agents init` does
+    create_first_key(KeyStore.create(workdir / "http-keys.json", raw))  # what `did-agents init` does
     (workdir / "config.json").write_text(json.dumps(config))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -457,6 +478,8 @@ def over_http(requests: int, workdir: Path, inproc_seconds: float) -> None:
         ],
         env={**os.environ},
     )
+    blocks, per_block = 10, max(1, requests // 10)
+    times: dict[str, list[float]] = {"inproc": [], "hello": [], "exchange": []}
     try:
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=30) as client:
@@ -470,38 +493,46 @@ def over_http(requests: int, workdir: Path, inproc_seconds: float) -> None:
                         raise
                     time.sleep(0.1)
             bodies = []
-            for _ in range(requests + 20):
+            for _ in range(blocks * per_block + 20):
                 nonce = client.post("/challenges").json()["challenge"]
                 bodies.append(_form(*_present(entries, holder, nonce, "eddsa-jcs-2022")))
             headers = {"Content-Type": "application/x-www-form-urlencoded"}
             for body in bodies[:20]:  # warm-up
                 assert client.post("/oauth/token", content=body, headers=headers).status_code == 200
-            hello_times, exchange_times = [], []
-            # Interleaved in blocks, so both see the same machine load.
-            for block in range(10):
+            for block in range(blocks):
+                local = [inproc.body() for _ in range(per_block)]
+                times["inproc"].append(_median([inproc.run(body)[0] for body in local]))
                 started = time.perf_counter()
-                for _ in range(requests // 10):
+                for _ in range(per_block):
                     client.get("/hello")
-                hello_times.append((time.perf_counter() - started) / (requests // 10))
+                times["hello"].append((time.perf_counter() - started) / per_block)
                 started = time.perf_counter()
-                for body in bodies[20 + block * (requests // 10) : 20 + (block + 1) * (requests // 10)]:
+                for body in bodies[20 + block * per_block : 20 + (block + 1) * per_block]:
                     response = client.post("/oauth/token", content=body, headers=headers)
                     assert response.status_code == 200, response.text
-                exchange_times.append((time.perf_counter() - started) / (requests // 10))
+                times["exchange"].append((time.perf_counter() - started) / per_block)
     finally:
         child.terminate()
         child.wait(10)
-    hello, exchange = _median(hello_times), _median(exchange_times)
-    target = 1 / (inproc_seconds + hello)
+        loop.close()
+        database.dispose()
+    # Per block: achieved rate / (1 / (in-process + hello)); target ≥ 0.8.
+    shares = [
+        (1 / e) * (i + h) for i, h, e in zip(times["inproc"], times["hello"], times["exchange"], strict=True)
+    ]
+    inproc_s, hello, exchange = (_median(times[k]) for k in ("inproc", "hello", "exchange"))
     print(
-        f"HTTP, one worker, {requests} sequential requests each (eddsa-jcs-2022, 1 link; medians of 10 blocks):"
+        f"HTTP, one worker, {blocks} blocks of {per_block} sequential requests each"
+        " (eddsa-jcs-2022, 1 link), interleaved with in-process exchanges; medians:"
     )
+    print(f"  in-process       {1 / inproc_s:8.0f} /s     ({inproc_s * 1e6:.0f} µs)")
     print(f"  hello world      {1 / hello:8.0f} req/s  ({hello * 1e6:.0f} µs)")
     print(f"  token exchange   {1 / exchange:8.0f} req/s  ({exchange * 1e6:.0f} µs)")
-    verdict = "met" if 1 / exchange >= 0.8 * target else "NOT met"
+    share = _median(shares)
+    verdict = "met" if share >= 0.8 else "NOT met"
     print(
-        f"  target 80% of 1/(in-process {inproc_seconds * 1e6:.0f} µs + hello) = {0.8 * target:.0f} req/s"
-        f" -> {verdict} ({(1 / exchange) / target:.0%} of the bound)"
+        f"  exchange rate / (1 / (in-process + hello)), median of blocks: {share:.0%}"
+        f" (target ≥ 80%: {verdict}; blocks {min(shares):.0%}-{max(shares):.0%})"
     )
 
 
@@ -519,7 +550,7 @@ def main() -> None:
         serve(args.serve, args.port)
         return
     if args.didkit_child:
-        result = asyncio.run(_didkit_child(args.rounds))
+        result = asyncio.run(_didkit_child(args.rounds, args.db_dir))
         sys.stdout.write(json.dumps(result) + "\n")
         sys.stdout.flush()
         os._exit(0)  # didkit's runtime crashes a normal interpreter shutdown
@@ -529,10 +560,9 @@ def main() -> None:
         if args.only in (None, "inproc"):
             in_process(args.rounds, workdir)
         if args.only in (None, "didkit"):
-            against_didkit(max(5, args.rounds // 2))
+            against_didkit(max(5, args.rounds // 2), args.db_dir)
         if args.only in (None, "http"):
-            inproc = in_process(5, workdir, formats=("eddsa-jcs-2022",), links=(1,), quiet=True)
-            over_http(args.requests, workdir, inproc[("eddsa-jcs-2022", 1)])
+            over_http(args.requests, workdir)
 
 
 if __name__ == "__main__":
