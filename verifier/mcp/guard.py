@@ -24,7 +24,15 @@ every ``tools/call`` decides before the tool runs:
   (``unknown_tool``) — a look-alike of a real tool never reaches it;
 * a body that is not strict JSON (duplicate members, NaN, too deep) is refused
   with a JSON-RPC parse error: what we authorize is exactly what the SDK reads;
-* a JSON-RPC batch is authorized item by item and refused whole if any item is refused.
+* a JSON-RPC batch is authorized item by item and refused whole if any item is refused;
+
+Bearer transport (RFC 6750 §2: "Clients MUST NOT use more than one method to
+transmit the token in each request"): a request with an ``Authorization``
+header that also carries ``access_token`` in the query string or in a form body
+is answered 400 ``invalid_request`` with ``WWW-Authenticate: Bearer
+error="invalid_request"`` (RFC 6750 §3.1), before anything else (SECURITY
+SEC-58(b)). A query or body token alone is never read (only the header method
+is supported), so without a header the SDK answers 401 (SEC-58(a)).
 
 ``tools/list`` is not filtered: every tool is listed, calls are still guarded.
 Only ``tools/call`` is guarded; a server that also exposes resources or prompts
@@ -38,6 +46,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
+from urllib.parse import parse_qsl
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 
@@ -155,16 +164,30 @@ class ToolGuard:
         return Decision(True, "scope_granted")
 
     async def __call__(self, scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST":
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = _has_authorization(scope)
+        if header and _has_access_token(scope.get("query_string", b"")):
+            await self._two_methods(send)
+            return
+        if scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
         body = await self._read_body(receive, send)
         if body is None:
             return
         replay = _replay(body, receive)
+        if header and _is_form(scope) and _has_access_token(body):
+            await self._two_methods(send)
+            return
         try:
             document = strict_json.loads(body, max_bytes=self.max_body + 1)
         except DIDAgentsError:
+            if not isinstance(scope.get("user"), AuthenticatedUser):
+                # Not authenticated: the SDK answers 401 first (a body token is never read: SEC-58(a)).
+                await self.app(scope, replay, send)
+                return
             # What the SDK would parse leniently (duplicate members...) we refuse: no bypass by ambiguity.
             await _respond(send, 400, _rpc_error(None, _PARSE_ERROR, "Parse error"))
             return
@@ -193,6 +216,16 @@ class ToolGuard:
             return
         call, decision = refused[0]
         await self._refuse(send, call, decision)
+
+    async def _two_methods(self, send: Callable[..., Any]) -> None:
+        # RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the token in each
+        # request"; §3.1: invalid_request → 400.
+        description = "the access token is sent by more than one method"
+        challenge = f'Bearer error="invalid_request", error_description="{description}"'
+        if self.resource_metadata_url:
+            challenge += f', resource_metadata="{self.resource_metadata_url}"'
+        body = json.dumps({"error": "invalid_request", "error_description": description}).encode()
+        await _respond(send, 400, body, [(b"www-authenticate", challenge.encode("ascii"))])
 
     async def _read_body(self, receive: Callable[..., Any], send: Callable[..., Any]) -> bytes | None:
         chunks: list[bytes] = []
@@ -252,6 +285,26 @@ class ToolGuard:
             {"error": "insufficient_scope", "scope": missing, "tool": shown},
         )
         await _respond(send, 403, body, [(b"www-authenticate", challenge.encode("ascii"))])
+
+
+def _has_authorization(scope: Scope) -> bool:
+    return any(name == b"authorization" for name, _ in scope.get("headers", ()))
+
+
+def _is_form(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            media = bytes(value).split(b";", 1)[0].strip().lower()
+            return media == b"application/x-www-form-urlencoded"
+    return False
+
+
+def _has_access_token(encoded: bytes) -> bool:
+    """Whether a query string or form body (RFC 6750 §2.2, §2.3) names ``access_token``."""
+    if b"access" not in encoded.lower() and b"%" not in encoded:
+        return False
+    text = encoded.decode("latin-1")
+    return any(name == "access_token" for name, _ in parse_qsl(text, keep_blank_values=True))
 
 
 def _replay(body: bytes, receive: Callable[..., Any]) -> Callable[..., Any]:
