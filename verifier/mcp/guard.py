@@ -24,6 +24,13 @@ every ``tools/call`` decides before the tool runs:
   (``unknown_tool``) — a look-alike of a real tool never reaches it;
 * a body that is not strict JSON (duplicate members, NaN, too deep) is refused
   with a JSON-RPC parse error: what we authorize is exactly what the SDK reads;
+* a tool may also name the agents allowed to call it (``actors=``): the token's
+  *current* actor — ``act.sub``, or ``sub`` for an autonomous agent's token without
+  ``act`` — must be one of them, else HTTP 403 with a JSON-RPC error (code
+  :data:`ACCESS_DENIED_CODE`, ``data.error = "access_denied"``) and the audit reason
+  ``actor_not_allowed``. Nested actors (``act.act``) never count: RFC 8693 §4.1,
+  "prior actors ... are informational only and are not to be considered in access
+  control decisions" (SECURITY SEC-58(f));
 * a JSON-RPC batch is authorized item by item and refused whole if any item is refused;
 
 Bearer transport (RFC 6750 §2: "Clients MUST NOT use more than one method to
@@ -57,14 +64,18 @@ from verifier.mcp.audit_hook import AuditHook, ToolCall
 from verifier.mcp.token_verifier import last_refusal
 
 __all__ = [
+    "ACCESS_DENIED_CODE",
     "INSUFFICIENT_SCOPE_CODE",
     "Decision",
     "ToolGuard",
     "ToolScopes",
+    "current_actor",
 ]
 
 #: JSON-RPC error code for a refused tool call (implementation-defined server error range).
 INSUFFICIENT_SCOPE_CODE: Final = -32003
+#: JSON-RPC error code for a call by an agent the tool's actor policy does not name.
+ACCESS_DENIED_CODE: Final = -32004
 _INVALID_PARAMS: Final = -32602
 _PARSE_ERROR: Final = -32700
 _INVALID_REQUEST: Final = -32600
@@ -78,14 +89,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ToolScopes:
-    """Tool name → required scopes. Names are exact strings; scopes are checked at declaration."""
+    """Tool name → required scopes (and, optionally, the agents allowed to call it).
+    Names are exact strings; scopes are checked at declaration."""
 
     def __init__(self, mapping: Mapping[str, Iterable[str]] | None = None) -> None:
         self._required: dict[str, frozenset[str]] = {}
+        self._actors: dict[str, frozenset[str]] = {}
         for name, scopes in (mapping or {}).items():
             self.declare(name, scopes)
 
-    def declare(self, tool: str, scopes: Iterable[str]) -> None:
+    def declare(self, tool: str, scopes: Iterable[str], *, actors: Iterable[str] | None = None) -> None:
+        """``tool`` needs ``scopes``; with ``actors``, only those agents (DIDs, exact) may call it
+        as the token's current actor (module docstring)."""
         if not isinstance(tool, str) or not tool or len(tool) > MAX_TOOL_NAME:
             raise ConfigurationError(f"bad tool name {tool!r}")
         if isinstance(scopes, str):
@@ -94,12 +109,23 @@ class ToolScopes:
         if not required:
             raise ConfigurationError(f"tool {tool!r} declares no scope (declare every tool explicitly)")
         self._required[tool] = required
+        self._actors.pop(tool, None)
+        if actors is not None:
+            if isinstance(actors, str):
+                raise ConfigurationError("actors must be a list of DIDs, not one string")
+            allowed = frozenset(actors)
+            if not allowed or not all(isinstance(a, str) and a.startswith("did:") for a in allowed):
+                raise ConfigurationError(f"tool {tool!r}: actors must be a non-empty list of DIDs")
+            self._actors[tool] = allowed
 
-    def require(self, *scopes: str, name: str | None = None) -> Callable[[F], F]:
-        """Decorator: the decorated function's tool (its ``__name__`` or ``name``) needs ``scopes``."""
+    def require(
+        self, *scopes: str, name: str | None = None, actors: Iterable[str] | None = None
+    ) -> Callable[[F], F]:
+        """Decorator: the decorated function's tool (its ``__name__`` or ``name``) needs ``scopes``
+        (and, with ``actors``, one of those agents as the current actor)."""
 
         def decorate(fn: F) -> F:
-            self.declare(name or fn.__name__, scopes)
+            self.declare(name or fn.__name__, scopes, actors=actors)
             return fn
 
         return decorate
@@ -107,6 +133,10 @@ class ToolScopes:
     def required(self, tool: str) -> frozenset[str] | None:
         """The scopes ``tool`` needs, ``None`` for an undeclared name (exact lookup)."""
         return self._required.get(tool)
+
+    def allowed_actors(self, tool: str) -> frozenset[str] | None:
+        """The agents that may call ``tool``, ``None`` when any agent may (scopes decide)."""
+        return self._actors.get(tool)
 
     def tools(self) -> frozenset[str]:
         return frozenset(self._required)
@@ -120,6 +150,16 @@ class Decision:
     allowed: bool
     reason: str
     missing: tuple[str, ...] = ()
+
+
+def current_actor(subject: str | None, claims: Mapping[str, Any] | None) -> str | None:
+    """Who is acting now: the outermost ``act.sub`` (RFC 8693 §4.1), or ``sub`` when the token
+    has no ``act`` (an autonomous agent acting for itself). Nested actors are never returned."""
+    act = (claims or {}).get("act")
+    if act is None:
+        return subject
+    sub = act.get("sub") if isinstance(act, Mapping) else None
+    return sub if isinstance(sub, str) else None
 
 
 def _missing(granted: Iterable[str], required: Iterable[str]) -> tuple[str, ...]:
@@ -152,12 +192,18 @@ class ToolGuard:
     max_body: int = DEFAULT_MAX_BODY
     _calls: int = field(default=0, repr=False)
 
-    def decide(self, tool: Any, granted: Iterable[str]) -> Decision:
+    def decide(self, tool: Any, granted: Iterable[str], actor: str | None = None) -> Decision:
+        """The decision on calling ``tool`` with scopes ``granted`` by the current ``actor``
+        (:func:`current_actor`): unknown tool, then actor policy, then scopes."""
         if not isinstance(tool, str):
             return Decision(False, "malformed_call")
         required = self.scopes.required(tool)
         if required is None:
             return Decision(False, "unknown_tool")
+        allowed = self.scopes.allowed_actors(tool)
+        if allowed is not None and actor not in allowed:
+            # No scope would help: refuse before naming scopes to request.
+            return Decision(False, "actor_not_allowed")
         missing = _missing(granted, required)
         if missing:
             return Decision(False, "insufficient_scope", missing)
@@ -207,7 +253,8 @@ class ToolGuard:
         for call in calls:
             params = call.get("params")
             name = params.get("name") if isinstance(params, Mapping) else None
-            decision = self.decide(name, user.access_token.scopes)
+            token = user.access_token
+            decision = self.decide(name, token.scopes, current_actor(token.subject, token.claims))
             decisions.append((call, decision))
             await self._record(call, user, decision)
         refused = [(call, d) for call, d in decisions if not d.allowed]
@@ -265,6 +312,17 @@ class ToolGuard:
         params = call.get("params")
         name = params.get("name") if isinstance(params, Mapping) else None
         shown = name[:MAX_TOOL_NAME] if isinstance(name, str) else None
+        if decision.reason == "actor_not_allowed":
+            # Not a scope problem (RFC 6750 §3.1's insufficient_scope would invite a useless step-up):
+            # 403 with an access_denied JSON-RPC error, no Bearer challenge.
+            body = _rpc_error(
+                call.get("id"),
+                ACCESS_DENIED_CODE,
+                f"access_denied: this agent may not call tool {shown}",
+                {"error": "access_denied", "reason": decision.reason, "tool": shown},
+            )
+            await _respond(send, 403, body)
+            return
         if decision.reason != "insufficient_scope":
             body = _rpc_error(
                 call.get("id"), _INVALID_PARAMS, f"Unknown tool: {shown!r}", {"reason": decision.reason}
