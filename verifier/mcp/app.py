@@ -7,7 +7,8 @@
     app = kit.streamable_http_app(server)     # an ASGI app for uvicorn
 
 The app answers 401 ``invalid_token`` (with ``resource_metadata``) for a bad or
-foreign token, 403 ``insufficient_scope`` for a tool the token does not cover,
+foreign token, 403 ``insufficient_scope`` for a tool, resource or prompt the token
+does not cover, 403 ``access_denied`` for an agent a tool's actor policy does not name,
 serves RFC 9728 metadata, and records every tool call with the audit hook.
 """
 
@@ -93,10 +94,23 @@ class MCPKit:
         return auth_settings(self.issuer, self.resource)
 
     def streamable_http_app(self, server: MCPServer[Any], **options: Any) -> Starlette:
-        """The server's streamable-HTTP app with the tool guard; every registered tool must be declared."""
-        registered = {tool.name for tool in server._tool_manager.list_tools()}
-        undeclared = sorted(registered - self.scopes.tools())
+        """The server's streamable-HTTP app with the guard. Every registered tool, resource and
+        prompt must be declared (the guard refuses undeclared ones anyway: this fails at start-up
+        instead of on every call); resource templates cannot be guarded by exact URI and are refused."""
+        tools = {tool.name for tool in server._tool_manager.list_tools()}
+        resources = {str(resource.uri) for resource in server._resource_manager.list_resources()}
+        prompts = {prompt.name for prompt in server._prompt_manager.list_prompts()}
+        undeclared = sorted(
+            (tools - self.scopes.tools())
+            | (resources - self.scopes.resources())
+            | (prompts - self.scopes.prompts())
+        )
         if undeclared:
-            raise ConfigurationError(f"tools without declared scopes: {', '.join(undeclared)}")
+            raise ConfigurationError(f"declare the scopes of: {', '.join(undeclared)}")
+        templates = [t.uri_template for t in server._resource_manager.list_templates()]
+        if templates:
+            raise ConfigurationError(
+                f"resource templates cannot be guarded (declare concrete resources): {', '.join(templates)}"
+            )
         app = server.streamable_http_app(**options)
         return guard_app(app, self.scopes, resource=self.resource, audit=self.audit)

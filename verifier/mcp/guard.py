@@ -32,6 +32,14 @@ every ``tools/call`` decides before the tool runs:
   "prior actors ... are informational only and are not to be considered in access
   control decisions" (SECURITY SEC-58(f));
 * a JSON-RPC batch is authorized item by item and refused whole if any item is refused;
+* ``resources/read`` and ``prompts/get`` are guarded the same way: resources are
+  declared by exact URI and prompts by exact name, each with its scopes
+  (:meth:`ToolScopes.declare_resource`, :meth:`ToolScopes.declare_prompt`); an
+  undeclared URI or name is refused (``unknown_resource`` / ``unknown_prompt``),
+  so a server that adds a resource without declaring it fails closed, and a
+  templated resource cannot be reached (declare its concrete URIs instead).
+  These decisions are not audit events (the audit trail records tool calls);
+
 
 Bearer transport (RFC 6750 §2: "Clients MUST NOT use more than one method to
 transmit the token in each request"): a request with an ``Authorization``
@@ -41,10 +49,9 @@ error="invalid_request"`` (RFC 6750 §3.1), before anything else (SECURITY
 SEC-58(b)). A query or body token alone is never read (only the header method
 is supported), so without a header the SDK answers 401 (SEC-58(a)).
 
-``tools/list`` is not filtered: every tool is listed, calls are still guarded.
-Only ``tools/call`` is guarded; a server that also exposes resources or prompts
-must guard them itself. Every decision (and every 401 on a tool call) goes to
-the audit hook.
+``tools/list`` (and ``resources/list``, ``prompts/list``) is not filtered: every
+entry is listed, calls are still guarded. Every tool-call decision (and every
+401 on a tool call) goes to the audit hook.
 """
 
 from __future__ import annotations
@@ -65,6 +72,7 @@ from verifier.mcp.token_verifier import last_refusal
 
 __all__ = [
     "ACCESS_DENIED_CODE",
+    "GUARDED_METHODS",
     "INSUFFICIENT_SCOPE_CODE",
     "Decision",
     "ToolGuard",
@@ -81,11 +89,29 @@ _PARSE_ERROR: Final = -32700
 _INVALID_REQUEST: Final = -32600
 DEFAULT_MAX_BODY: Final = 4 * 1024 * 1024
 MAX_TOOL_NAME: Final = 128
+MAX_URI: Final = 2048
+#: The JSON-RPC methods the guard authorizes, and the params member naming the target.
+GUARDED_METHODS: Final = {"tools/call": "name", "resources/read": "uri", "prompts/get": "name"}
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[..., Any]
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _name(value: str, what: str, limit: int) -> str:
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise ConfigurationError(f"bad {what} {value!r}")
+    return value
+
+
+def _scopes(target: str, scopes: Iterable[str]) -> frozenset[str]:
+    if isinstance(scopes, str):
+        raise ConfigurationError("scopes must be a list of strings, not one string")
+    required = frozenset(parse_scope(s) for s in scopes)
+    if not required:
+        raise ConfigurationError(f"{target!r} declares no scope (declare every entry explicitly)")
+    return required
 
 
 class ToolScopes:
@@ -95,6 +121,8 @@ class ToolScopes:
     def __init__(self, mapping: Mapping[str, Iterable[str]] | None = None) -> None:
         self._required: dict[str, frozenset[str]] = {}
         self._actors: dict[str, frozenset[str]] = {}
+        self._resources: dict[str, frozenset[str]] = {}
+        self._prompts: dict[str, frozenset[str]] = {}
         for name, scopes in (mapping or {}).items():
             self.declare(name, scopes)
 
@@ -133,6 +161,26 @@ class ToolScopes:
     def required(self, tool: str) -> frozenset[str] | None:
         """The scopes ``tool`` needs, ``None`` for an undeclared name (exact lookup)."""
         return self._required.get(tool)
+
+    def declare_resource(self, uri: str, scopes: Iterable[str]) -> None:
+        """``resources/read`` of exactly ``uri`` needs ``scopes``."""
+        self._resources[_name(uri, "resource URI", MAX_URI)] = _scopes(uri, scopes)
+
+    def declare_prompt(self, name: str, scopes: Iterable[str]) -> None:
+        """``prompts/get`` of exactly ``name`` needs ``scopes``."""
+        self._prompts[_name(name, "prompt name", MAX_TOOL_NAME)] = _scopes(name, scopes)
+
+    def resource_required(self, uri: str) -> frozenset[str] | None:
+        return self._resources.get(uri)
+
+    def prompt_required(self, name: str) -> frozenset[str] | None:
+        return self._prompts.get(name)
+
+    def resources(self) -> frozenset[str]:
+        return frozenset(self._resources)
+
+    def prompts(self) -> frozenset[str]:
+        return frozenset(self._prompts)
 
     def allowed_actors(self, tool: str) -> frozenset[str] | None:
         """The agents that may call ``tool``, ``None`` when any agent may (scopes decide)."""
@@ -209,6 +257,21 @@ class ToolGuard:
             return Decision(False, "insufficient_scope", missing)
         return Decision(True, "scope_granted")
 
+    def decide_other(self, method: str, target: Any, granted: Iterable[str]) -> Decision:
+        """``resources/read`` (by exact URI) or ``prompts/get`` (by exact name)."""
+        if not isinstance(target, str):
+            return Decision(False, "malformed_call")
+        if method == "resources/read":
+            required, unknown = self.scopes.resource_required(target), "unknown_resource"
+        else:
+            required, unknown = self.scopes.prompt_required(target), "unknown_prompt"
+        if required is None:
+            return Decision(False, unknown)
+        missing = _missing(granted, required)
+        if missing:
+            return Decision(False, "insufficient_scope", missing)
+        return Decision(True, "scope_granted")
+
     async def __call__(self, scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -238,7 +301,7 @@ class ToolGuard:
             await _respond(send, 400, _rpc_error(None, _PARSE_ERROR, "Parse error"))
             return
         messages = document if isinstance(document, list) else [document]
-        calls = [m for m in messages if isinstance(m, Mapping) and m.get("method") == "tools/call"]
+        calls = [m for m in messages if isinstance(m, Mapping) and m.get("method") in GUARDED_METHODS]
         if not calls:
             await self.app(scope, replay, send)
             return
@@ -246,17 +309,20 @@ class ToolGuard:
         if not isinstance(user, AuthenticatedUser):
             # The SDK's RequireAuthMiddleware answers 401; we only record the attempt.
             for call in calls:
-                await self._record(call, None, Decision(False, last_refusal.get() or "invalid_token"))
+                if call["method"] == "tools/call":
+                    await self._record(call, None, Decision(False, last_refusal.get() or "invalid_token"))
             await self.app(scope, replay, send)
             return
         decisions = []
+        token = user.access_token
         for call in calls:
-            params = call.get("params")
-            name = params.get("name") if isinstance(params, Mapping) else None
-            token = user.access_token
-            decision = self.decide(name, token.scopes, current_actor(token.subject, token.claims))
+            target = _target(call)
+            if call["method"] == "tools/call":
+                decision = self.decide(target, token.scopes, current_actor(token.subject, token.claims))
+                await self._record(call, user, decision)
+            else:
+                decision = self.decide_other(call["method"], target, token.scopes)
             decisions.append((call, decision))
-            await self._record(call, user, decision)
         refused = [(call, d) for call, d in decisions if not d.allowed]
         if not refused:
             await self.app(scope, replay, send)
@@ -309,9 +375,9 @@ class ToolGuard:
         )
 
     async def _refuse(self, send: Callable[..., Any], call: Mapping[str, Any], decision: Decision) -> None:
-        params = call.get("params")
-        name = params.get("name") if isinstance(params, Mapping) else None
-        shown = name[:MAX_TOOL_NAME] if isinstance(name, str) else None
+        name = _target(call)
+        shown = name[:MAX_URI] if isinstance(name, str) else None
+        kind = {"tools/call": "tool", "resources/read": "resource", "prompts/get": "prompt"}[call["method"]]
         if decision.reason == "actor_not_allowed":
             # Not a scope problem (RFC 6750 §3.1's insufficient_scope would invite a useless step-up):
             # 403 with an access_denied JSON-RPC error, no Bearer challenge.
@@ -325,12 +391,12 @@ class ToolGuard:
             return
         if decision.reason != "insufficient_scope":
             body = _rpc_error(
-                call.get("id"), _INVALID_PARAMS, f"Unknown tool: {shown!r}", {"reason": decision.reason}
+                call.get("id"), _INVALID_PARAMS, f"Unknown {kind}: {shown!r}", {"reason": decision.reason}
             )
             await _respond(send, 400, body)
             return
         missing = " ".join(decision.missing)
-        description = f"tool {shown} requires scope {missing}"
+        description = f"{kind} {shown} requires scope {missing}"
         # RFC 6750 §3.1 / MCP authorization §Runtime Insufficient Scope Errors: 403 naming the scope.
         challenge = f'Bearer error="insufficient_scope", scope="{_quote(missing)}"'
         if self.resource_metadata_url:
@@ -340,9 +406,15 @@ class ToolGuard:
             call.get("id"),
             INSUFFICIENT_SCOPE_CODE,
             f"insufficient_scope: {description}",
-            {"error": "insufficient_scope", "scope": missing, "tool": shown},
+            {"error": "insufficient_scope", "scope": missing, kind: shown},
         )
         await _respond(send, 403, body, [(b"www-authenticate", challenge.encode("ascii"))])
+
+
+def _target(call: Mapping[str, Any]) -> Any:
+    """The tool name, resource URI or prompt name a guarded call names (``None`` if missing)."""
+    params = call.get("params")
+    return params.get(GUARDED_METHODS[call["method"]]) if isinstance(params, Mapping) else None
 
 
 def _has_authorization(scope: Scope) -> bool:
