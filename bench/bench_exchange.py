@@ -444,13 +444,9 @@ def over_http(requests: int, workdir: Path) -> None:
 
     loop = asyncio.new_event_loop()
     database = Database.connect(f"sqlite:///{workdir / 'inproc-http.db'}", upgrade=True)
-    inproc = Case(
-        "eddsa-jcs-2022",
-        1,
-        database,
-        AccessTokenSigner.open(KeyStore.create(workdir / "k.json", RawKey.generate())),
-        loop,
-    )
+    keystore = KeyStore.create(workdir / "k.json", RawKey.generate())
+    create_first_key(keystore)
+    inproc = Case("eddsa-jcs-2022", 1, database, AccessTokenSigner.open(keystore), loop)
     inproc.run(inproc.body())
     entries, holder_did, policy = build_chain("eddsa-jcs-2022", 1, CLOCK)
     holder = _KEYS[holder_did]
