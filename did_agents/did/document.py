@@ -38,6 +38,8 @@ DID_PATTERN = re.compile(
     r"^did:[a-z0-9]+:(?:(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})*:)*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})+$"
 )
 MAX_DID_LENGTH = 2048
+# SECURITY SEC-49: bound the work one resolved document can cause.
+MAX_VERIFICATION_METHODS = 64
 
 
 def parse_did(did: Any) -> tuple[str, str]:
@@ -146,7 +148,13 @@ class DIDDocument:
         self.data = data
         self.deactivated = deactivated or data.get("deactivated") is True
         methods: dict[str, VerificationMethod] = {}
-        for entry in _as_list(data.get("verificationMethod")):
+        declared = _as_list(data.get("verificationMethod"))
+        if len(declared) > MAX_VERIFICATION_METHODS:
+            raise ResolutionError(
+                f"DID document lists more than {MAX_VERIFICATION_METHODS} verification methods",
+                reason="invalid_did_document",
+            )
+        for entry in declared:
             vm = VerificationMethod.from_json(entry, base=doc_id)
             if vm.id in methods:
                 raise ResolutionError(f"duplicate verification method {vm.id}", reason="invalid_did_document")
