@@ -278,3 +278,15 @@ async def test_unavailable_jwks_is_invalid_token() -> None:
         ISSUER, RESOURCE, JWKSCache("https://v.example/jwks", clock=clock, fetch=failing), clock=clock
     )
     await refused(verifier, mint(K1), "jwks_unavailable")
+
+
+async def test_scope_lists_are_not_shared_between_tokens() -> None:
+    """Scope strings are parsed once (LRU); each AccessToken still gets its own list, and a
+    malformed string is refused every time, not only the first."""
+    verifier, _ = make(Source(jwk("k1", K1)))
+    first = await verifier.verify(mint(K1, scope="orders:read orders:read menu:read"))
+    first.scopes.append("orders:delete")
+    second = await verifier.verify(mint(K1, scope="orders:read orders:read menu:read"))
+    assert second.scopes == ["orders:read", "menu:read"]
+    for _ in range(2):
+        await refused(verifier, mint(K1, scope='orders:read "x"'), "malformed_scope")

@@ -34,6 +34,7 @@ key dropped from the JWKS stops verifying at the next refresh.
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import re
 import time
@@ -228,15 +229,21 @@ def actors_of(claims: Mapping[str, Any] | None) -> tuple[str, ...]:
     return tuple(actors)
 
 
+@functools.lru_cache(maxsize=256)  # tokens are ≤ max_token_length: ≤ 2 MiB held
+def _parse_scope_string(scope: str) -> tuple[str, ...]:
+    # Tokens from one verifier repeat a handful of scope strings: parsed once each (pure function).
+    tokens = scope.split(" ") if scope else []
+    if any(not _SCOPE_TOKEN.fullmatch(token) for token in tokens):
+        raise InvalidTokenError("scope is not a list of scope tokens", reason="malformed_scope")
+    return tuple(dict.fromkeys(tokens))
+
+
 def _scopes(claims: Mapping[str, Any]) -> list[str]:
     scope = claims.get("scope", "")
     # RFC 9068 §2.2.3 / RFC 8693 §4.2: a space-delimited string.
     if not isinstance(scope, str):
         raise InvalidTokenError("scope must be a string", reason="malformed_scope")
-    tokens = scope.split(" ") if scope else []
-    if any(not _SCOPE_TOKEN.fullmatch(token) for token in tokens):
-        raise InvalidTokenError("scope is not a list of scope tokens", reason="malformed_scope")
-    return list(dict.fromkeys(tokens))
+    return list(_parse_scope_string(scope))
 
 
 @dataclass
