@@ -74,12 +74,16 @@ class Cohosted:
                 return DIDDocument(org.did_document())
 
         self.after_status_read: Callable[[], Awaitable[None]] | None = None
+        self._reads = 0
         local = _issuer_status(issuer.issuer)
 
         async def racing(url: str) -> Mapping[str, Any] | str | None:
             document = await local(url)
-            hook, self.after_status_read = self.after_status_read, None
-            if hook is not None:
+            # The agent's credential has two entries (revocation, suspension), read concurrently:
+            # the hook runs once both lists are in hand, so both are stale afterwards.
+            self._reads += 1
+            if self._reads % 2 == 0 and self.after_status_read is not None:
+                hook, self.after_status_read = self.after_status_read, None
                 await hook()
             return document
 
