@@ -77,6 +77,9 @@ VERIFIER_PATHS: Final = frozenset(
         "/presentations/verify",
     }
 )
+#: Paths both services serve, told apart by method: the issuer reads the audit
+#: trail (``GET``), the verifier takes tool-call events from MCP servers (``POST``).
+VERIFIER_METHOD_PATHS: Final = frozenset({("POST", "/audit/events")})
 
 
 def _error_response(exc: DIDAgentsError) -> JSONResponse:
@@ -193,7 +196,10 @@ class _PathDispatch:
         self.verifier_app = verifier_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path") in VERIFIER_PATHS:
+        if scope["type"] == "http" and (
+            scope.get("path") in VERIFIER_PATHS
+            or (scope.get("method"), scope.get("path")) in VERIFIER_METHOD_PATHS
+        ):
             await self.verifier_app(scope, receive, send)
         else:
             await self.issuer_app(scope, receive, send)

@@ -37,6 +37,8 @@ def events(
                 "decision": r.event.decision,
                 "reason": r.event.reason,
                 "subject": r.event.subject,
+                "actors": list(r.event.actors),
+                "client_id": r.event.client_id,
                 "action": r.event.action,
                 "resource": r.event.resource,
                 "details": dict(r.event.details),

@@ -107,3 +107,31 @@ def test_suspend_and_offboard_stop_exchanges_at_once(issuer: Harness, tmp_path: 
         offboarded = exchange()
         assert offboarded.status_code == 400
         assert "revoked" in offboarded.json()["error_description"]
+
+
+def test_audit_events_are_read_from_the_issuer_and_written_to_the_verifier(
+    issuer: Harness, tmp_path: Path
+) -> None:
+    """``GET /audit/events`` is the issuer's reader; ``POST /audit/events`` the verifier's MCP sink."""
+    (tmp_path / "policy.toml").write_text(POLICY)
+    app = with_verifier(issuer.app, VerifierSettings(base_url=BASE_URL, data_dir=tmp_path))
+    event = {
+        "type": "mcp.tool_call",
+        "decision": "allowed",
+        "reason": "scope_granted",
+        "subject": "did:key:z6MkSmith",
+        "actors": ["did:key:z6MkOrderingAgent"],
+        "client_id": "did:key:z6MkOrderingAgent",
+        "tool": "list_orders",
+        "resource": MCP,
+        "details": {"scopes": ["orders:read"]},
+    }
+    with run_server(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        posted = client.post("/audit/events", json=event, headers=issuer.auditor)
+        assert posted.status_code == 201, posted.text
+        listed = client.get("/audit/events", headers=issuer.auditor)
+        assert listed.status_code == 200, listed.text
+        calls = [e for e in listed.json()["items"] if e["type"] == "mcp.tool_call"]
+        assert len(calls) == 1
+        assert calls[0]["actors"] == ["did:key:z6MkOrderingAgent"]
+        assert calls[0]["client_id"] == "did:key:z6MkOrderingAgent"
