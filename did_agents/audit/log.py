@@ -12,6 +12,9 @@ until commit, and every transaction takes locks in the same order.
 
 The database refuses UPDATE and DELETE on ``audit_events`` (triggers created by
 the migration; SECURITY FLT-13).
+
+The append's three statements are built once and run with parameter dicts (it
+runs in every audited transaction; see :mod:`did_agents.storage.prepared`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from did_agents import strict_json
 from did_agents.audit.event import (
@@ -43,6 +46,22 @@ __all__ = ["AuditLog", "AuditQuery", "ChainVerification", "record"]
 _log = logging.getLogger(__name__)
 _BATCH: Final = 1000
 MAX_QUERY_LIMIT: Final = 10_000
+
+_head = audit_chain_head.c
+# The one head row, locked until commit (PostgreSQL: FOR UPDATE; SQLite renders no
+# FOR UPDATE, its BEGIN IMMEDIATE write transaction already excludes other writers).
+_LOCK_HEAD: Final = select(_head.seq, _head.hash).where(_head.id == 1).with_for_update()
+_READ_HEAD: Final = select(_head.seq, _head.hash)
+_INSERT_EVENT: Final = insert(audit_events)
+# Values come from the parameter dict ({"seq", "hash"}); the triggers let it move by one only.
+_MOVE_HEAD: Final = update(audit_chain_head).where(_head.id == 1)
+_GET: Final = select(audit_events).where(audit_events.c.seq == bindparam("b_seq"))
+_BATCH_AFTER: Final = (
+    select(audit_events)
+    .where(audit_events.c.seq > bindparam("b_after"))
+    .order_by(audit_events.c.seq)
+    .limit(_BATCH)
+)
 
 
 @dataclass(frozen=True)
@@ -100,46 +119,41 @@ class AuditLog:
 
     def append(self, event: AuditEvent) -> AuditRecord:
         """Chain ``event`` onto the log inside the caller's transaction."""
-        head = self._conn.execute(
-            select(audit_chain_head.c.seq, audit_chain_head.c.hash)
-            .where(audit_chain_head.c.id == 1)
-            .with_for_update()
-        ).one_or_none()
+        head = self._conn.execute(_LOCK_HEAD).one_or_none()
         if head is None:
             raise StorageError("the audit chain head is missing (run migrations)", reason="audit_broken")
         seq, prev_hash = int(head.seq) + 1, str(head.hash)
         time = self._clock.now()
         digest = event_hash(seq, time, event, prev_hash)
         self._conn.execute(
-            audit_events.insert().values(
-                seq=seq,
-                time=time,
-                type=event.type,
-                subject=event.subject,
-                actors=canonical_json(list(event.actors)),
-                client_id=event.client_id,
-                action=event.action,
-                resource=event.resource,
-                decision=event.decision,
-                reason=event.reason,
-                details=canonical_json(dict(event.details)),
-                prev_hash=prev_hash,
-                hash=digest,
-            )
+            _INSERT_EVENT,
+            {
+                "seq": seq,
+                "time": time,
+                "type": event.type,
+                "subject": event.subject,
+                "actors": canonical_json(list(event.actors)),
+                "client_id": event.client_id,
+                "action": event.action,
+                "resource": event.resource,
+                "decision": event.decision,
+                "reason": event.reason,
+                "details": canonical_json(dict(event.details)),
+                "prev_hash": prev_hash,
+                "hash": digest,
+            },
         )
-        self._conn.execute(
-            update(audit_chain_head).where(audit_chain_head.c.id == 1).values(seq=seq, hash=digest)
-        )
+        self._conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
         _log.debug("audit %s seq=%d decision=%s reason=%s", event.type, seq, event.decision, event.reason)
         return AuditRecord(seq=seq, time=time, event=event, prev_hash=prev_hash, hash=digest)
 
     def head(self) -> tuple[int, str]:
         """``(seq, hash)`` of the newest event (``(0, GENESIS_HASH)`` when empty)."""
-        row = self._conn.execute(select(audit_chain_head.c.seq, audit_chain_head.c.hash)).one()
+        row = self._conn.execute(_READ_HEAD).one()
         return int(row.seq), str(row.hash)
 
     def get(self, seq: int) -> AuditRecord | None:
-        row = self._conn.execute(select(audit_events).where(audit_events.c.seq == seq)).first()
+        row = self._conn.execute(_GET, {"b_seq": seq}).first()
         return None if row is None else _record(row)
 
     def query(self, q: AuditQuery | None = None) -> list[AuditRecord]:
@@ -175,12 +189,7 @@ class AuditLog:
     def _all(self) -> Iterator[Row[Any]]:
         last = 0
         while True:
-            rows = self._conn.execute(
-                select(audit_events)
-                .where(audit_events.c.seq > last)
-                .order_by(audit_events.c.seq)
-                .limit(_BATCH)
-            ).all()
+            rows = self._conn.execute(_BATCH_AFTER, {"b_after": last}).all()
             if not rows:
                 return
             yield from rows

@@ -3,7 +3,13 @@
 Spending is one conditional ``UPDATE ... WHERE spent_at IS NULL AND
 expires_at > now``: of any number of concurrent spends exactly one sees a row
 count of 1 (VC Data Model 2.0, Security Considerations, "Replay Attack": the
-verifier enforces challenge uniqueness). Only after a refusal is the row read again, to say why.
+verifier enforces challenge uniqueness). The spend returns the row it changed
+(``RETURNING``: SQLite ≥ 3.35, PostgreSQL), so a successful spend is one
+statement; only after a refusal is the row read again, to say why.
+
+The statements are built once (module level) with bound parameters and run
+with parameter dicts: SQLAlchemy's compiled cache then serves them without
+rebuilding or re-keying (the spend runs in every token exchange's transaction).
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Connection, Row, delete, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy.sql.expression import Update
 
 from did_agents.errors import VerificationError
 from did_agents.storage.schema import challenges
@@ -22,6 +29,40 @@ __all__ = ["Challenge", "ChallengeRepository"]
 
 _NONCE_BYTES = 32
 _MAX_NONCE_LENGTH = 128
+
+_c = challenges.c
+_INSERT: Final = insert(challenges)
+_FIND: Final = select(challenges).where(_c.nonce == bindparam("b_nonce"))
+_PURGE: Final = delete(challenges).where(_c.expires_at <= bindparam("b_before"))
+
+
+def _spend_statement(*, purpose: bool, domain: bool) -> Update:
+    conditions = [
+        _c.nonce == bindparam("b_nonce"),
+        _c.spent_at.is_(None),
+        _c.expires_at > bindparam("b_now"),
+        # A challenge bound to a client can only be spent by that client. With
+        # b_client NULL, ``client_id = NULL`` is never true: unbound challenges only.
+        or_(_c.client_id.is_(None), _c.client_id == bindparam("b_client")),
+    ]
+    if purpose:
+        conditions.append(_c.purpose == bindparam("b_purpose"))
+    if domain:
+        conditions.append(_c.domain == bindparam("b_domain"))
+    return (
+        update(challenges)
+        .where(*conditions)
+        .values(spent_at=bindparam("b_spent_at"))
+        .returning(*challenges.c)
+    )
+
+
+# Keyed by (purpose given, domain given).
+_SPEND: Final = {
+    (purpose, domain): _spend_statement(purpose=purpose, domain=domain)
+    for purpose in (False, True)
+    for domain in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -73,21 +114,22 @@ class ChallengeRepository:
             client_id=client_id,
         )
         self._conn.execute(
-            challenges.insert().values(
-                nonce=challenge.nonce,
-                purpose=purpose,
-                domain=domain,
-                client_id=client_id,
-                created_at=now,
-                expires_at=challenge.expires_at,
-            )
+            _INSERT,
+            {
+                "nonce": challenge.nonce,
+                "purpose": purpose,
+                "domain": domain,
+                "client_id": client_id,
+                "created_at": now,
+                "expires_at": challenge.expires_at,
+            },
         )
         return challenge
 
     def find(self, nonce: str) -> Challenge | None:
         if not nonce or len(nonce) > _MAX_NONCE_LENGTH:
             return None
-        row = self._conn.execute(select(challenges).where(challenges.c.nonce == nonce)).first()
+        row = self._conn.execute(_FIND, {"b_nonce": nonce}).first()
         return None if row is None else _challenge(row)
 
     def spend(
@@ -107,23 +149,21 @@ class ChallengeRepository:
         issued for, and a challenge issued to a client is spendable by that
         ``client_id`` only; a mismatch does not spend it.
         """
-        conditions = [
-            challenges.c.nonce == nonce,
-            challenges.c.spent_at.is_(None),
-            challenges.c.expires_at > now,
-        ]
-        if purpose is not None:
-            conditions.append(challenges.c.purpose == purpose)
-        if domain is not None:
-            conditions.append(challenges.c.domain == domain)
-        # A challenge bound to a client can only be spent by that client.
-        conditions.append(or_(challenges.c.client_id.is_(None), challenges.c.client_id == client_id))
         if nonce and len(nonce) <= _MAX_NONCE_LENGTH:
-            result = self._conn.execute(update(challenges).where(*conditions).values(spent_at=now))
-            if result.rowcount == 1:
-                challenge = self.find(nonce)
-                assert challenge is not None
-                return challenge
+            # One conditional UPDATE ... RETURNING: of concurrent spends exactly one gets the row.
+            params: dict[str, Any] = {
+                "b_nonce": nonce,
+                "b_now": now,
+                "b_spent_at": now,
+                "b_client": client_id,
+            }
+            if purpose is not None:
+                params["b_purpose"] = purpose
+            if domain is not None:
+                params["b_domain"] = domain
+            row = self._conn.execute(_SPEND[purpose is not None, domain is not None], params).first()
+            if row is not None:
+                return _challenge(row)
         raise self._why_refused(nonce, now, purpose=purpose, domain=domain, client_id=client_id)
 
     def _why_refused(
@@ -154,5 +194,5 @@ class ChallengeRepository:
     def purge(self, now: datetime, *, keep: timedelta = timedelta(0)) -> int:
         """Delete challenges that expired before ``now - keep``. A purged nonce
         reads as unknown, which is refused just the same."""
-        result = self._conn.execute(delete(challenges).where(challenges.c.expires_at <= now - keep))
+        result = self._conn.execute(_PURGE, {"b_before": now - keep})
         return result.rowcount

@@ -9,13 +9,16 @@ token bytes (SECURITY SEC-12).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, bindparam, delete
 
-from did_agents.storage.engine import insert_ignoring_conflicts
+from did_agents.storage.prepared import ignoring_conflicts
 from did_agents.storage.schema import replay_cache
 
 __all__ = ["ReplayCache"]
+
+_PURGE: Final = delete(replay_cache).where(replay_cache.c.expires_at <= bindparam("b_now"))
 
 
 class ReplayCache:
@@ -31,13 +34,12 @@ class ReplayCache:
         if not jti:
             raise ValueError("jti must be non-empty")
         inserted = self._conn.execute(
-            insert_ignoring_conflicts(self._conn, replay_cache).values(
-                issuer=issuer, jti=jti, seen_at=now, expires_at=expires_at
-            )
+            ignoring_conflicts(self._conn, replay_cache),
+            {"issuer": issuer, "jti": jti, "seen_at": now, "expires_at": expires_at},
         )
         return inserted.rowcount == 1
 
     def purge(self, now: datetime) -> int:
         """Forget entries whose tokens can no longer be accepted anyway."""
-        result = self._conn.execute(delete(replay_cache).where(replay_cache.c.expires_at <= now))
+        result = self._conn.execute(_PURGE, {"b_now": now})
         return result.rowcount

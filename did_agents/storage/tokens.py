@@ -7,15 +7,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, select, update
 
 from did_agents.errors import ConflictError
-from did_agents.storage.engine import insert_ignoring_conflicts
+from did_agents.storage.prepared import ignoring_conflicts
 from did_agents.storage.schema import access_tokens
 
 __all__ = ["MintedToken", "TokenRepository"]
+
+# Built once, run with parameter dicts (the compiled cache serves them as they are).
+_c = access_tokens.c
+_FIND: Final = select(access_tokens).where(_c.jti == bindparam("b_jti"))
+_REVOKE: Final = (
+    update(access_tokens)
+    .where(_c.jti == bindparam("b_jti"), _c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("b_now"))
+)
+_PURGE: Final = delete(access_tokens).where(_c.exp < bindparam("b_before"))
 
 
 @dataclass(frozen=True)
@@ -60,39 +70,36 @@ class TokenRepository:
     def record(self, token: MintedToken) -> MintedToken:
         """Store a minted token; :class:`ConflictError` (``jti_exists``) if the jti was used."""
         inserted = self._conn.execute(
-            insert_ignoring_conflicts(self._conn, access_tokens).values(
-                jti=token.jti,
-                sub=token.sub,
-                client_id=token.client_id,
-                aud=token.aud,
-                scope=token.scope,
-                act=None if token.act is None else dict(token.act),
-                chain=None if token.chain is None else list(token.chain),
-                chain_digest=token.chain_digest,
-                kid=token.kid,
-                iat=token.iat,
-                exp=token.exp,
-                revoked_at=token.revoked_at,
-            )
+            ignoring_conflicts(self._conn, access_tokens),
+            {
+                "jti": token.jti,
+                "sub": token.sub,
+                "client_id": token.client_id,
+                "aud": token.aud,
+                "scope": token.scope,
+                "act": None if token.act is None else dict(token.act),
+                "chain": None if token.chain is None else list(token.chain),
+                "chain_digest": token.chain_digest,
+                "kid": token.kid,
+                "iat": token.iat,
+                "exp": token.exp,
+                "revoked_at": token.revoked_at,
+            },
         )
         if inserted.rowcount != 1:
             raise ConflictError("a token with this jti exists", reason="jti_exists")
         return token
 
     def find(self, jti: str) -> MintedToken | None:
-        row = self._conn.execute(select(access_tokens).where(access_tokens.c.jti == jti)).first()
+        row = self._conn.execute(_FIND, {"b_jti": jti}).first()
         return None if row is None else _token(row)
 
     def revoke(self, jti: str, *, now: datetime) -> bool:
         """Mark the token revoked; ``True`` if this call revoked it."""
-        result = self._conn.execute(
-            update(access_tokens)
-            .where(access_tokens.c.jti == jti, access_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        result = self._conn.execute(_REVOKE, {"b_jti": jti, "b_now": now})
         return result.rowcount == 1
 
     def purge_expired(self, before: datetime) -> int:
         """Delete tokens that expired before ``before`` (their audit events remain)."""
-        result = self._conn.execute(delete(access_tokens).where(access_tokens.c.exp < before))
+        result = self._conn.execute(_PURGE, {"b_before": before})
         return result.rowcount
