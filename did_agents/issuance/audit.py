@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from did_agents.audit.event import GENESIS_HASH, AuditEvent, AuditRecord, canonical_json, event_hash
 from did_agents.errors import StorageError
@@ -23,13 +23,25 @@ from did_agents.storage.schema import audit_chain_head, audit_events
 __all__ = ["ChainCheck", "append_event", "list_events", "verify_chain"]
 
 
+# Built once: SQLAlchemy compiles each of them once (its statement cache) and every
+# append only binds parameters, instead of building and cache-keying new
+# statements from literal values each time.
+_HEAD: Final = (
+    select(audit_chain_head.c.seq, audit_chain_head.c.hash)
+    .where(audit_chain_head.c.id == 1)
+    .with_for_update()
+)
+_INSERT: Final = audit_events.insert()
+_ADVANCE: Final = (
+    update(audit_chain_head)
+    .where(audit_chain_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
 def append_event(conn: Connection, event: AuditEvent, now: datetime) -> AuditRecord:
     """Append ``event`` at ``now`` in the caller's transaction."""
-    head = conn.execute(
-        select(audit_chain_head.c.seq, audit_chain_head.c.hash)
-        .where(audit_chain_head.c.id == 1)
-        .with_for_update()
-    ).first()
+    head = conn.execute(_HEAD).first()
     if head is None:
         raise StorageError(
             "the audit chain head is missing (database not migrated?)", reason="storage_unavailable"
@@ -37,23 +49,24 @@ def append_event(conn: Connection, event: AuditEvent, now: datetime) -> AuditRec
     seq = int(head.seq) + 1
     digest = event_hash(seq, now, event, head.hash)
     conn.execute(
-        audit_events.insert().values(
-            seq=seq,
-            time=now,
-            type=event.type,
-            subject=event.subject,
-            actors=canonical_json(list(event.actors)),
-            client_id=event.client_id,
-            action=event.action,
-            resource=event.resource,
-            decision=event.decision,
-            reason=event.reason,
-            details=canonical_json(dict(event.details)),
-            prev_hash=head.hash,
-            hash=digest,
-        )
+        _INSERT,
+        {
+            "seq": seq,
+            "time": now,
+            "type": event.type,
+            "subject": event.subject,
+            "actors": canonical_json(list(event.actors)),
+            "client_id": event.client_id,
+            "action": event.action,
+            "resource": event.resource,
+            "decision": event.decision,
+            "reason": event.reason,
+            "details": canonical_json(dict(event.details)),
+            "prev_hash": head.hash,
+            "hash": digest,
+        },
     )
-    conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == 1).values(seq=seq, hash=digest))
+    conn.execute(_ADVANCE, {"new_seq": seq, "new_hash": digest})
     return AuditRecord(seq=seq, time=now, event=event, prev_hash=head.hash, hash=digest)
 
 
