@@ -59,6 +59,7 @@ __all__ = [
     "agent_challenge",
     "get_agent",
     "hosted_did_document",
+    "issue_capability_credential",
     "list_agents",
     "offboard_agent",
     "onboard_agent",
@@ -251,9 +252,23 @@ def _current_credential(conn: Connection, agent_id: str) -> IssuedCredential | N
     return live[-1] if live else None
 
 
-def _issue_for(
-    conn: Connection, issuer: Issuer, agent: Agent, securing: str
+def issue_capability_credential(
+    conn: Connection,
+    issuer: Issuer,
+    agent: Agent,
+    securing: str,
+    *,
+    capabilities: Sequence[Capability] | None = None,
 ) -> tuple[str, SecuredCredential]:
+    """Issue ``agent`` a new AgentCapabilityCredential in ``conn``'s transaction.
+
+    The core of issuance: allocate its status entries, build the credential
+    from the agent record, sign it in the ``securing`` format and store it.
+    ``capabilities`` are the agent's requested capabilities when the caller
+    has already parsed them. Returns the credential id and the secured
+    credential. The caller commits (and writes the audit event in the same
+    transaction).
+    """
     credential_id = new_credential_id()
     status = allocate_status(conn, issuer, credential_id)
     now = issuer.clock.now()
@@ -265,7 +280,9 @@ def _issue_for(
         name=agent.name,
         owner=agent.owner,
         kind=agent.kind,
-        capabilities=_capabilities(agent.requested_capabilities),
+        capabilities=(
+            capabilities if capabilities is not None else _capabilities(agent.requested_capabilities)
+        ),
         delegators=agent.delegators,
         valid_from=now,
         valid_until=valid_until,
@@ -374,7 +391,9 @@ def _onboard(conn: Connection, issuer: Issuer, request: OnboardingRequest) -> On
         public_jwk = public.to_jwk()
     else:
         raise _bad("mode must be generate, did_key or did_web", "invalid_mode")
-    if AgentRepository(conn).by_did(did) is not None:
+    # A DID from a key generated just now cannot be registered already (and agents.did is
+    # unique in the schema); a brought did:key may be.
+    if request.mode != "generate" and AgentRepository(conn).by_did(did) is not None:
         raise ConflictError("this DID is already registered", reason="agent_exists")
     agent = Agent(
         id=agent_id,
@@ -395,7 +414,9 @@ def _onboard(conn: Connection, issuer: Issuer, request: OnboardingRequest) -> On
         public_jwk=public_jwk,
     )
     AgentRepository(conn).add(agent)
-    credential_id, secured = _issue_for(conn, issuer, agent, securing)
+    credential_id, secured = issue_capability_credential(
+        conn, issuer, agent, securing, capabilities=capabilities
+    )
     return OnboardingResult(
         agent=agent, credential=secured, credential_id=credential_id, private_key_jwk=private_jwk
     )
@@ -519,7 +540,7 @@ def _update(conn: Connection, issuer: Issuer, agent_id: str, changes: AgentChang
     if credential_changed or current is None or changes.format is not None:
         if current is not None:
             _revoke(conn, issuer, current.id)
-        _issue_for(conn, issuer, saved, securing)
+        issue_capability_credential(conn, issuer, saved, securing)
     return AgentView(saved, _current_credential(conn, saved.id))
 
 
