@@ -38,6 +38,7 @@ from did_agents.issuance.context import Issuer, IssuerConfig, is_audited
 from did_agents.issuance.organization import load_organization
 from did_agents.keystore import KeyStore, Passphrase, RawKey
 from did_agents.storage.database import Database
+from did_agents.storage.engine import create_engine_for
 from issuer.deps import ANONYMOUS
 from issuer.routes import agents, audit, did, status, users, vc_api
 from issuer.settings import IssuerSettings
@@ -73,7 +74,11 @@ def build_issuer(
     settings: IssuerSettings, *, database: Database | None = None, clock: Clock | None = None
 ) -> Issuer:
     """Database + key store + organization identity → an :class:`Issuer` (refuses to start on any gap)."""
-    database = database or Database.connect(settings.resolved_database_url, upgrade=True)
+    if database is None:
+        database = Database(
+            create_engine_for(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        )
+        database.upgrade()
     keystore = open_keystore(settings)
     organization = load_organization(database, keystore, settings.base_url)
     config = IssuerConfig(
@@ -206,7 +211,9 @@ def create_app(
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not_found", 405: "invalid_request", 413: "invalid_request"}.get(exc.status_code, "invalid_request")
+        code = {404: "not_found", 405: "invalid_request", 413: "invalid_request"}.get(
+            exc.status_code, "invalid_request"
+        )
         return JSONResponse(
             status_code=exc.status_code,
             content={"error": code, "error_description": str(exc.detail)},
@@ -221,4 +228,3 @@ def create_app(
     app.add_middleware(JSONBodyMiddleware, max_depth=settings.max_json_depth)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
-

@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from did_agents.storage.engine import DEFAULT_SQLITE_SYNCHRONOUS, SQLiteSynchronous
+
 __all__ = ["IssuerSettings", "SecuringFormat"]
 
 SecuringFormat = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "jose"]
@@ -52,6 +54,15 @@ class IssuerSettings(BaseSettings):
     status_list_max_age: int = Field(default=30, ge=0)
     #: role name → list of ``{resource, scopes}`` (JSON in the environment).
     role_capabilities: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    #: SQLite ``PRAGMA synchronous`` (WAL): ``FULL`` makes every commit wait for an fsync
+    #: (durable across power loss); ``NORMAL`` does not, so the last commits may be lost on a
+    #: power failure or OS crash (never on an application crash). See README "Operate an issuer".
+    sqlite_synchronous: SQLiteSynchronous = DEFAULT_SQLITE_SYNCHRONOUS
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("base_url")
     @classmethod

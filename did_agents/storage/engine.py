@@ -4,8 +4,16 @@ SQLite (the embedded default) is set up for durability and for writers that
 queue instead of failing (SECURITY §2, "Run each against SQLite (WAL,
 ``synchronous=FULL``, ``foreign_keys=ON``, ``busy_timeout`` set)"):
 
-- every connection sets ``journal_mode=WAL``, ``synchronous=FULL``,
-  ``foreign_keys=ON`` and ``busy_timeout``;
+- every connection sets ``journal_mode=WAL``, ``synchronous`` (``FULL`` by
+  default), ``foreign_keys=ON`` and ``busy_timeout``. ``sqlite_synchronous``
+  (``DID_AGENTS_SQLITE_SYNCHRONOUS`` in the services) may lower it to
+  ``NORMAL``: in WAL mode a commit then does not wait for an ``fsync`` of the
+  WAL; a committed transaction still survives a crash of the application, but
+  the last ones may be lost on a power failure or an operating-system crash
+  (sqlite.org/pragma.html#pragma_synchronous: "A transaction committed in WAL
+  mode with synchronous=NORMAL might roll back following a power loss or system
+  crash. Transactions are durable across application crashes regardless of the
+  synchronous setting"; the database is never corrupted either way);
 - the ``sqlite3`` driver's own transaction handling is switched off and
   SQLAlchemy emits the ``BEGIN`` (SQLAlchemy SQLite dialect docs, "Enabling
   Non-Legacy SQLite Transactional Modes"); write transactions use
@@ -37,7 +45,9 @@ from did_agents.errors import ConfigurationError, ConflictError, DIDAgentsError,
 __all__ = [
     "BEGIN_OPTION",
     "DEFAULT_BUSY_TIMEOUT",
+    "DEFAULT_SQLITE_SYNCHRONOUS",
     "Backend",
+    "SQLiteSynchronous",
     "backend_of",
     "create_engine_for",
     "insert_ignoring_conflicts",
@@ -48,6 +58,9 @@ BEGIN_OPTION: Final = "did_agents_begin"
 DEFAULT_BUSY_TIMEOUT: Final = 30.0
 
 Backend = Literal["sqlite", "postgresql"]
+#: ``PRAGMA synchronous`` in WAL mode: ``FULL`` syncs the WAL at every commit, ``NORMAL`` at checkpoints.
+SQLiteSynchronous = Literal["FULL", "NORMAL"]
+DEFAULT_SQLITE_SYNCHRONOUS: Final[SQLiteSynchronous] = "FULL"
 
 _log = logging.getLogger(__name__)
 
@@ -65,12 +78,17 @@ def create_engine_for(
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     pool_size: int = 10,
     echo: bool = False,
+    sqlite_synchronous: SQLiteSynchronous = DEFAULT_SQLITE_SYNCHRONOUS,
 ) -> Engine:
     """An engine for ``url``: ``sqlite:///<file>`` or ``postgresql+psycopg://...``.
 
     ``busy_timeout`` (seconds) is how long a SQLite writer waits for the write
     lock, and how long anyone waits for a pooled connection.
+    ``sqlite_synchronous`` is SQLite's ``PRAGMA synchronous`` (module docstring);
+    PostgreSQL ignores it.
     """
+    if sqlite_synchronous not in ("FULL", "NORMAL"):
+        raise ConfigurationError("sqlite_synchronous must be FULL or NORMAL", reason="sqlite_synchronous")
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -89,7 +107,7 @@ def create_engine_for(
             pool_timeout=busy_timeout,
             connect_args={"timeout": busy_timeout, "check_same_thread": False},
         )
-        _install_sqlite_hooks(engine, busy_timeout)
+        _install_sqlite_hooks(engine, busy_timeout, sqlite_synchronous)
         return engine
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
@@ -112,7 +130,7 @@ def create_engine_for(
     )
 
 
-def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
+def _install_sqlite_hooks(engine: Engine, busy_timeout: float, synchronous: SQLiteSynchronous) -> None:
     timeout_ms = int(busy_timeout * 1000)
 
     @event.listens_for(engine, "connect")
@@ -123,7 +141,7 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {timeout_ms}")
             cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute(f"PRAGMA synchronous = {synchronous}")  # one of two literals
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
