@@ -1,22 +1,32 @@
-"""The agent registry (DESIGN §3, §6 issuer endpoints)."""
+"""The agent registry (DESIGN §3, §6 issuer endpoints).
+
+Statements are built once and run with parameter dicts (:mod:`did_agents.storage.prepared`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from did_agents.errors import ConflictError, NotFoundError
-from did_agents.storage.engine import insert_ignoring_conflicts
+from did_agents.storage.prepared import ignoring_conflicts
 from did_agents.storage.schema import agents
 
 __all__ = ["Agent", "AgentKind", "AgentRepository", "AgentStatus"]
 
 AgentKind = Literal["delegated", "autonomous"]
 AgentStatus = Literal["active", "suspended", "offboarded"]
+
+_c = agents.c
+_FIND: Final = select(agents).where(_c.id == bindparam("b_id"))
+_FIND_FOR_UPDATE: Final = _FIND.with_for_update()
+_BY_DID: Final = select(agents).where(_c.did == bindparam("b_did"))
+# SET columns come from the parameter dict's other keys.
+_SAVE: Final = update(agents).where(_c.id == bindparam("b_id"))
 
 
 @dataclass(frozen=True)
@@ -90,16 +100,13 @@ class AgentRepository:
 
     def add(self, agent: Agent) -> Agent:
         """Insert ``agent``; :class:`ConflictError` (``agent_exists``) if its id or DID is taken."""
-        inserted = self._conn.execute(insert_ignoring_conflicts(self._conn, agents).values(_values(agent)))
+        inserted = self._conn.execute(ignoring_conflicts(self._conn, agents), _values(agent))
         if inserted.rowcount != 1:
             raise ConflictError("an agent with this id or DID already exists", reason="agent_exists")
         return agent
 
     def find(self, agent_id: str, *, for_update: bool = False) -> Agent | None:
-        query = select(agents).where(agents.c.id == agent_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self._conn.execute(query).first()
+        row = self._conn.execute(_FIND_FOR_UPDATE if for_update else _FIND, {"b_id": agent_id}).first()
         return None if row is None else _agent(row)
 
     def get(self, agent_id: str, *, for_update: bool = False) -> Agent:
@@ -110,7 +117,7 @@ class AgentRepository:
         return agent
 
     def by_did(self, did: str) -> Agent | None:
-        row = self._conn.execute(select(agents).where(agents.c.did == did)).first()
+        row = self._conn.execute(_BY_DID, {"b_did": did}).first()
         return None if row is None else _agent(row)
 
     def list_agents(
@@ -127,15 +134,13 @@ class AgentRepository:
         values = _values(saved)
         for immutable in ("id", "did", "did_method", "created_at"):
             del values[immutable]
-        result = self._conn.execute(update(agents).where(agents.c.id == agent.id).values(values))
+        result = self._conn.execute(_SAVE, {**values, "b_id": agent.id})
         if result.rowcount != 1:
             raise NotFoundError("no such agent", reason="agent_not_found")
         return saved
 
     def set_status(self, agent_id: str, status: AgentStatus, *, now: datetime) -> Agent:
-        result = self._conn.execute(
-            update(agents).where(agents.c.id == agent_id).values(status=status, updated_at=now)
-        )
+        result = self._conn.execute(_SAVE, {"b_id": agent_id, "status": status, "updated_at": now})
         if result.rowcount != 1:
             raise NotFoundError("no such agent", reason="agent_not_found")
         return self.get(agent_id)

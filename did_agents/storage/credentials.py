@@ -1,21 +1,50 @@
-"""Credentials the issuer has issued, as issued (the secured form)."""
+"""Credentials the issuer has issued, as issued (the secured form).
+
+Statements are built once and run with parameter dicts (:mod:`did_agents.storage.prepared`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from did_agents.errors import ConflictError, NotFoundError
-from did_agents.storage.engine import insert_ignoring_conflicts
+from did_agents.storage.prepared import ignoring_conflicts
 from did_agents.storage.schema import issued_credentials, status_allocations, status_lists
 
 __all__ = ["CredentialFormat", "CredentialRepository", "IssuedCredential", "StatusEntry"]
 
 # VCDM 2.0 §6.3 (embedded proof) and VC-JOSE-COSE §6.1.1 (enveloping JWS).
 CredentialFormat = Literal["application/vc", "application/vc+jwt"]
+
+_c = issued_credentials.c
+_FIND: Final = select(issued_credentials).where(_c.id == bindparam("b_id"))
+_BY_SUBJECT: Final = (
+    select(issued_credentials)
+    .where(_c.subject_did == bindparam("b_subject"))
+    .order_by(_c.issued_at, _c.id)
+    .limit(bindparam("b_limit"))
+)
+_BY_AGENT: Final = (
+    select(issued_credentials)
+    .where(_c.agent_id == bindparam("b_agent"))
+    .order_by(_c.issued_at, _c.id)
+    .limit(bindparam("b_limit"))
+)
+_MARK_REVOKED: Final = (
+    update(issued_credentials)
+    .where(_c.id == bindparam("b_id"), _c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("b_now"))
+)
+_STATUS_ENTRIES: Final = (
+    select(status_allocations.c.list_id, status_lists.c.purpose, status_allocations.c.status_index)
+    .join(status_lists, status_lists.c.id == status_allocations.c.list_id)
+    .where(status_allocations.c.credential_id == bindparam("b_id"))
+    .order_by(status_lists.c.purpose)
+)
 
 
 @dataclass(frozen=True)
@@ -66,28 +95,27 @@ class CredentialRepository:
     def add(self, credential: IssuedCredential) -> IssuedCredential:
         """Store an issued credential; :class:`ConflictError` (``credential_exists``) on a reused id."""
         inserted = self._conn.execute(
-            insert_ignoring_conflicts(self._conn, issued_credentials).values(
-                id=credential.id,
-                type=credential.type,
-                issuer_did=credential.issuer_did,
-                subject_did=credential.subject_did,
-                agent_id=credential.agent_id,
-                format=credential.format,
-                body=credential.body,
-                valid_from=credential.valid_from,
-                valid_until=credential.valid_until,
-                issued_at=credential.issued_at,
-                revoked_at=credential.revoked_at,
-            )
+            ignoring_conflicts(self._conn, issued_credentials),
+            {
+                "id": credential.id,
+                "type": credential.type,
+                "issuer_did": credential.issuer_did,
+                "subject_did": credential.subject_did,
+                "agent_id": credential.agent_id,
+                "format": credential.format,
+                "body": credential.body,
+                "valid_from": credential.valid_from,
+                "valid_until": credential.valid_until,
+                "issued_at": credential.issued_at,
+                "revoked_at": credential.revoked_at,
+            },
         )
         if inserted.rowcount != 1:
             raise ConflictError("a credential with this id exists", reason="credential_exists")
         return credential
 
     def find(self, credential_id: str) -> IssuedCredential | None:
-        row = self._conn.execute(
-            select(issued_credentials).where(issued_credentials.c.id == credential_id)
-        ).first()
+        row = self._conn.execute(_FIND, {"b_id": credential_id}).first()
         return None if row is None else _credential(row)
 
     def get(self, credential_id: str) -> IssuedCredential:
@@ -97,32 +125,18 @@ class CredentialRepository:
         return credential
 
     def by_subject(self, subject_did: str, *, limit: int = 100) -> list[IssuedCredential]:
-        query = (
-            select(issued_credentials)
-            .where(issued_credentials.c.subject_did == subject_did)
-            .order_by(issued_credentials.c.issued_at, issued_credentials.c.id)
-            .limit(limit)
-        )
-        return [_credential(row) for row in self._conn.execute(query)]
+        rows = self._conn.execute(_BY_SUBJECT, {"b_subject": subject_did, "b_limit": limit})
+        return [_credential(row) for row in rows]
 
     def by_agent(self, agent_id: str, *, limit: int = 100) -> list[IssuedCredential]:
-        query = (
-            select(issued_credentials)
-            .where(issued_credentials.c.agent_id == agent_id)
-            .order_by(issued_credentials.c.issued_at, issued_credentials.c.id)
-            .limit(limit)
-        )
-        return [_credential(row) for row in self._conn.execute(query)]
+        rows = self._conn.execute(_BY_AGENT, {"b_agent": agent_id, "b_limit": limit})
+        return [_credential(row) for row in rows]
 
     def mark_revoked(self, credential_id: str, *, now: datetime) -> bool:
         """Record the revocation time (the status bit is set through
         :class:`~did_agents.storage.status_lists.StatusListRepository`). Returns
         whether this call revoked it (``False`` if it already was)."""
-        result = self._conn.execute(
-            update(issued_credentials)
-            .where(issued_credentials.c.id == credential_id, issued_credentials.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        result = self._conn.execute(_MARK_REVOKED, {"b_id": credential_id, "b_now": now})
         if result.rowcount == 1:
             return True
         self.get(credential_id)  # NotFoundError if it does not exist
@@ -130,13 +144,7 @@ class CredentialRepository:
 
     def status_entries(self, credential_id: str) -> list[StatusEntry]:
         """The credential's status-list entries (one per purpose)."""
-        query = (
-            select(status_allocations.c.list_id, status_lists.c.purpose, status_allocations.c.status_index)
-            .join(status_lists, status_lists.c.id == status_allocations.c.list_id)
-            .where(status_allocations.c.credential_id == credential_id)
-            .order_by(status_lists.c.purpose)
-        )
         return [
             StatusEntry(list_id=row.list_id, purpose=row.purpose, index=row.status_index)
-            for row in self._conn.execute(query)
+            for row in self._conn.execute(_STATUS_ENTRIES, {"b_id": credential_id})
         ]

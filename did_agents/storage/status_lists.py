@@ -16,6 +16,10 @@ Concurrency:
   lose each other's bits (SECURITY FLT-06);
 - the **signed list cache** is stored with the version it was signed at and is
   served only while that version is current.
+
+Statements are built once with bound parameters and run with parameter dicts
+(:mod:`did_agents.storage.prepared`): allocation runs twice per issued
+credential, and every token exchange re-reads the co-hosted lists (FLT-04).
 """
 
 from __future__ import annotations
@@ -26,10 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from did_agents.errors import ConflictError, NotFoundError, StorageError
-from did_agents.storage.engine import insert_ignoring_conflicts
+from did_agents.storage.prepared import ignoring_conflicts
 from did_agents.storage.schema import status_allocations, status_lists
 
 __all__ = [
@@ -46,6 +50,40 @@ StatusPurpose = Literal["revocation", "suspension"]
 # Bitstring Status List §6.1: at least 131,072 entries (16 KiB) for herd privacy.
 DEFAULT_LIST_SIZE: Final = 131_072
 _RANDOM_ATTEMPTS: Final = 32
+
+_l = status_lists.c
+_a = status_allocations.c
+_FIND: Final = select(status_lists).where(_l.id == bindparam("b_id"))
+# PostgreSQL: the row lock a bit change takes; SQLite renders no FOR UPDATE (BEGIN IMMEDIATE).
+_FIND_FOR_UPDATE: Final = _FIND.with_for_update()
+_LISTS: Final = select(status_lists).order_by(_l.created_at, _l.id)
+_LISTS_OF: Final = _LISTS.where(_l.purpose == bindparam("b_purpose"))
+_SIZE: Final = select(_l.size).where(_l.id == bindparam("b_id"))
+_ALLOCATED_COUNT: Final = (
+    select(func.count()).select_from(status_allocations).where(_a.list_id == bindparam("b_id"))
+)
+_ALLOCATION: Final = select(status_allocations).where(
+    _a.list_id == bindparam("b_id"), _a.status_index == bindparam("b_index")
+)
+_TAKEN: Final = select(_a.status_index).where(_a.list_id == bindparam("b_id"))
+_INDEX_OF: Final = select(_a.status_index).where(
+    _a.list_id == bindparam("b_id"), _a.credential_id == bindparam("b_credential")
+)
+# Compare-and-swap on the version (SECURITY FLT-06).
+_SET_BITS: Final = (
+    update(status_lists)
+    .where(_l.id == bindparam("b_id"), _l.version == bindparam("b_version"))
+    .values(
+        bitstring=bindparam("b_bitstring"),
+        version=bindparam("b_next_version"),
+        updated_at=bindparam("b_now"),
+    )
+)
+_STORE_SIGNED: Final = (
+    update(status_lists)
+    .where(_l.id == bindparam("b_id"), _l.version == bindparam("b_version"))
+    .values(signed_credential=bindparam("b_credential"), signed_version=bindparam("b_signed_version"))
+)
 
 
 def _locate(index: int) -> tuple[int, int]:
@@ -124,25 +162,23 @@ class StatusListRepository:
             updated_at=now,
         )
         inserted = self._conn.execute(
-            insert_ignoring_conflicts(self._conn, status_lists).values(
-                id=list_id,
-                purpose=purpose,
-                size=size,
-                bitstring=status_list.bitstring,
-                version=0,
-                created_at=now,
-                updated_at=now,
-            )
+            ignoring_conflicts(self._conn, status_lists),
+            {
+                "id": list_id,
+                "purpose": purpose,
+                "size": size,
+                "bitstring": status_list.bitstring,
+                "version": 0,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         if inserted.rowcount != 1:
             raise ConflictError("a status list with this id exists", reason="status_list_exists")
         return status_list
 
     def find(self, list_id: str, *, for_update: bool = False) -> StatusList | None:
-        query = select(status_lists).where(status_lists.c.id == list_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self._conn.execute(query).first()
+        row = self._conn.execute(_FIND_FOR_UPDATE if for_update else _FIND, {"b_id": list_id}).first()
         return None if row is None else _status_list(row)
 
     def get(self, list_id: str, *, for_update: bool = False) -> StatusList:
@@ -152,25 +188,18 @@ class StatusListRepository:
         return status_list
 
     def lists(self, *, purpose: StatusPurpose | None = None) -> list[StatusList]:
-        query = select(status_lists).order_by(status_lists.c.created_at, status_lists.c.id)
-        if purpose is not None:
-            query = query.where(status_lists.c.purpose == purpose)
-        return [_status_list(row) for row in self._conn.execute(query)]
+        rows = (
+            self._conn.execute(_LISTS)
+            if purpose is None
+            else self._conn.execute(_LISTS_OF, {"b_purpose": purpose})
+        )
+        return [_status_list(row) for row in rows]
 
     def allocated_count(self, list_id: str) -> int:
-        query = (
-            select(func.count())
-            .select_from(status_allocations)
-            .where(status_allocations.c.list_id == list_id)
-        )
-        return int(self._conn.execute(query).scalar_one())
+        return int(self._conn.execute(_ALLOCATED_COUNT, {"b_id": list_id}).scalar_one())
 
     def allocation(self, list_id: str, index: int) -> StatusAllocation | None:
-        row = self._conn.execute(
-            select(status_allocations).where(
-                status_allocations.c.list_id == list_id, status_allocations.c.status_index == index
-            )
-        ).first()
+        row = self._conn.execute(_ALLOCATION, {"b_id": list_id, "b_index": index}).first()
         if row is None:
             return None
         m = row._mapping
@@ -197,9 +226,7 @@ class StatusListRepository:
         :class:`ConflictError` ``status_list_full`` when no index is left and
         ``status_already_allocated`` if the credential has an entry here.
         """
-        size = self._conn.execute(
-            select(status_lists.c.size).where(status_lists.c.id == list_id)
-        ).scalar_one_or_none()
+        size = self._conn.execute(_SIZE, {"b_id": list_id}).scalar_one_or_none()
         if size is None:
             raise NotFoundError("no such status list", reason="status_list_not_found")
         for _ in range(_RANDOM_ATTEMPTS):
@@ -208,11 +235,7 @@ class StatusListRepository:
                 return index
         # A crowded list: draw among the indexes still free.
         for _ in range(_RANDOM_ATTEMPTS):
-            taken = set(
-                self._conn.execute(
-                    select(status_allocations.c.status_index).where(status_allocations.c.list_id == list_id)
-                ).scalars()
-            )
+            taken = set(self._conn.execute(_TAKEN, {"b_id": list_id}).scalars())
             free = [i for i in range(size) if i not in taken]
             if not free:
                 raise ConflictError("the status list is full", reason="status_list_full")
@@ -225,19 +248,13 @@ class StatusListRepository:
         if not 0 <= index < size:
             raise ValueError("choose() returned an index out of range")
         inserted = self._conn.execute(
-            insert_ignoring_conflicts(self._conn, status_allocations).values(
-                list_id=list_id, status_index=index, credential_id=credential_id, allocated_at=now
-            )
+            ignoring_conflicts(self._conn, status_allocations),
+            {"list_id": list_id, "status_index": index, "credential_id": credential_id, "allocated_at": now},
         )
         if inserted.rowcount == 1:
             return True
         # Either the index is taken (draw again) or this credential already has one.
-        existing = self._conn.execute(
-            select(status_allocations.c.status_index).where(
-                status_allocations.c.list_id == list_id,
-                status_allocations.c.credential_id == credential_id,
-            )
-        ).first()
+        existing = self._conn.execute(_INDEX_OF, {"b_id": list_id, "b_credential": credential_id}).first()
         if existing is not None:
             raise ConflictError(
                 "the credential already has an entry in this status list",
@@ -259,9 +276,14 @@ class StatusListRepository:
         byte, mask = _locate(index)
         bits[byte] = bits[byte] | mask if value else bits[byte] & ~mask
         result = self._conn.execute(
-            update(status_lists)
-            .where(status_lists.c.id == list_id, status_lists.c.version == current.version)
-            .values(bitstring=bytes(bits), version=current.version + 1, updated_at=now)
+            _SET_BITS,
+            {
+                "b_id": list_id,
+                "b_version": current.version,
+                "b_bitstring": bytes(bits),
+                "b_next_version": current.version + 1,
+                "b_now": now,
+            },
         )
         if result.rowcount != 1:
             # Cannot happen under the row lock / write lock; never overwrite blindly.
@@ -275,8 +297,7 @@ class StatusListRepository:
         """Cache the list credential signed over ``version``. Returns ``False`` (and
         stores nothing) if the bits changed since — the caller re-signs."""
         result = self._conn.execute(
-            update(status_lists)
-            .where(status_lists.c.id == list_id, status_lists.c.version == version)
-            .values(signed_credential=credential, signed_version=version)
+            _STORE_SIGNED,
+            {"b_id": list_id, "b_version": version, "b_credential": credential, "b_signed_version": version},
         )
         return result.rowcount == 1
