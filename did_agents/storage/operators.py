@@ -14,9 +14,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from did_agents.errors import ConflictError, NotFoundError, UnauthorizedError
 from did_agents.storage.engine import insert_ignoring_conflicts
@@ -28,6 +28,9 @@ OperatorRole = Literal["admin", "auditor"]
 
 _TOKEN_BYTES = 32
 _MAX_TOKEN_LENGTH = 512
+# Built once (every operator request authenticates; see did_agents.storage.prepared).
+_BY_TOKEN_HASH: Final = select(operators).where(operators.c.token_hash == bindparam("b_hash"))
+_GET: Final = select(operators).where(operators.c.id == bindparam("b_id"))
 
 
 def hash_token(token: str) -> str:
@@ -77,7 +80,7 @@ class OperatorRepository:
         if not token or len(token) > _MAX_TOKEN_LENGTH:
             raise UnauthorizedError("invalid operator token", reason="invalid_operator_token")
         digest = hash_token(token)
-        row = self._conn.execute(select(operators).where(operators.c.token_hash == digest)).first()
+        row = self._conn.execute(_BY_TOKEN_HASH, {"b_hash": digest}).first()
         if row is None or not hmac.compare_digest(row._mapping["token_hash"], digest):
             raise UnauthorizedError("invalid operator token", reason="invalid_operator_token")
         operator = _operator(row)
@@ -86,7 +89,7 @@ class OperatorRepository:
         return operator
 
     def get(self, operator_id: str) -> Operator:
-        row = self._conn.execute(select(operators).where(operators.c.id == operator_id)).first()
+        row = self._conn.execute(_GET, {"b_id": operator_id}).first()
         if row is None:
             raise NotFoundError("no such operator", reason="operator_not_found")
         return _operator(row)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from did_agents.errors import ConflictError, NotFoundError
 from did_agents.storage.engine import insert_ignoring_conflicts
@@ -21,6 +21,12 @@ from did_agents.storage.schema import org_keys, organization
 __all__ = ["OrgKey", "OrgKeyStatus", "Organization", "OrganizationRepository"]
 
 OrgKeyStatus = Literal["active", "retired"]
+
+# Built once, run with parameter dicts (see did_agents.storage.prepared).
+_ORGANIZATION: Final = select(organization)
+_ACTIVE_KEY: Final = select(org_keys).where(
+    org_keys.c.purpose == bindparam("b_purpose"), org_keys.c.status == "active"
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class OrganizationRepository:
 
     def get(self) -> Organization | None:
         """The organization, if it was set up (there is at most one)."""
-        row = self._conn.execute(select(organization)).first()
+        row = self._conn.execute(_ORGANIZATION).first()
         if row is None:
             return None
         m = row._mapping
@@ -105,9 +111,7 @@ class OrganizationRepository:
         return [_key(row) for row in self._conn.execute(query)]
 
     def active_key(self, purpose: str) -> OrgKey:
-        row = self._conn.execute(
-            select(org_keys).where(org_keys.c.purpose == purpose, org_keys.c.status == "active")
-        ).first()
+        row = self._conn.execute(_ACTIVE_KEY, {"b_purpose": purpose}).first()
         if row is None:
             raise NotFoundError(f"no active key for purpose {purpose!r}", reason="no_active_key")
         return _key(row)

@@ -5,17 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from did_agents.errors import ConflictError, NotFoundError
-from did_agents.storage.engine import insert_ignoring_conflicts
+from did_agents.storage.prepared import ignoring_conflicts
 from did_agents.storage.schema import users
 
 __all__ = ["User", "UserRepository", "UserStatus"]
 
 UserStatus = Literal["active", "suspended", "removed"]
+
+# Built once, run with parameter dicts (see did_agents.storage.prepared).
+_FIND: Final = select(users).where(users.c.did == bindparam("b_did"))
+_FIND_FOR_UPDATE: Final = _FIND.with_for_update()
+# SET columns come from the parameter dict's other keys.
+_UPDATE: Final = update(users).where(users.c.did == bindparam("b_did"))
 
 
 @dataclass(frozen=True)
@@ -47,24 +53,22 @@ class UserRepository:
     def add(self, user: User) -> User:
         """Insert ``user``; :class:`ConflictError` (``user_exists``) if the DID is known."""
         inserted = self._conn.execute(
-            insert_ignoring_conflicts(self._conn, users).values(
-                did=user.did,
-                name=user.name,
-                roles=list(user.roles),
-                status=user.status,
-                created_at=user.created_at,
-                updated_at=user.updated_at,
-            )
+            ignoring_conflicts(self._conn, users),
+            {
+                "did": user.did,
+                "name": user.name,
+                "roles": list(user.roles),
+                "status": user.status,
+                "created_at": user.created_at,
+                "updated_at": user.updated_at,
+            },
         )
         if inserted.rowcount != 1:
             raise ConflictError("a user with this DID already exists", reason="user_exists")
         return user
 
     def find(self, did: str, *, for_update: bool = False) -> User | None:
-        query = select(users).where(users.c.did == did)
-        if for_update:
-            query = query.with_for_update()
-        row = self._conn.execute(query).first()
+        row = self._conn.execute(_FIND_FOR_UPDATE if for_update else _FIND, {"b_did": did}).first()
         return None if row is None else _user(row)
 
     def get(self, did: str, *, for_update: bool = False) -> User:
@@ -94,7 +98,7 @@ class UserRepository:
             values["status"] = status
         if name is not None:
             values["name"] = name
-        result = self._conn.execute(update(users).where(users.c.did == did).values(values))
+        result = self._conn.execute(_UPDATE, {**values, "b_did": did})
         if result.rowcount != 1:
             raise NotFoundError("no such user", reason="user_not_found")
         return self.get(did)
