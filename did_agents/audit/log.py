@@ -52,9 +52,15 @@ _head = audit_chain_head.c
 # FOR UPDATE, its BEGIN IMMEDIATE write transaction already excludes other writers).
 _LOCK_HEAD: Final = select(_head.seq, _head.hash).where(_head.id == 1).with_for_update()
 _READ_HEAD: Final = select(_head.seq, _head.hash)
-_INSERT_EVENT: Final = insert(audit_events)
-# Values come from the parameter dict ({"seq", "hash"}); the triggers let it move by one only.
-_MOVE_HEAD: Final = update(audit_chain_head).where(_head.id == 1)
+_INSERT_EVENT: Final = insert(audit_events).values({c.name: bindparam(f"b_{c.name}") for c in audit_events.c})
+# The triggers let the head move by one only.
+_MOVE_HEAD: Final = (
+    update(audit_chain_head).where(_head.id == 1).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+)
+# PostgreSQL: the insert and the head move in one statement (one round trip). A
+# data-modifying CTE runs exactly once, whatever the outer statement reads of it
+# (PostgreSQL docs §7.8.4), and an error in either part fails the whole statement.
+_INSERT_AND_MOVE_HEAD: Final = _INSERT_EVENT.add_cte(_MOVE_HEAD.returning(_head.seq).cte("moved_head"))
 _GET: Final = select(audit_events).where(audit_events.c.seq == bindparam("b_seq"))
 _BATCH_AFTER: Final = (
     select(audit_events)
@@ -125,25 +131,26 @@ class AuditLog:
         seq, prev_hash = int(head.seq) + 1, str(head.hash)
         time = self._clock.now()
         digest = event_hash(seq, time, event, prev_hash)
-        self._conn.execute(
-            _INSERT_EVENT,
-            {
-                "seq": seq,
-                "time": time,
-                "type": event.type,
-                "subject": event.subject,
-                "actors": canonical_json(list(event.actors)),
-                "client_id": event.client_id,
-                "action": event.action,
-                "resource": event.resource,
-                "decision": event.decision,
-                "reason": event.reason,
-                "details": canonical_json(dict(event.details)),
-                "prev_hash": prev_hash,
-                "hash": digest,
-            },
-        )
-        self._conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
+        row = {
+            "b_seq": seq,
+            "b_time": time,
+            "b_type": event.type,
+            "b_subject": event.subject,
+            "b_actors": canonical_json(list(event.actors)),
+            "b_client_id": event.client_id,
+            "b_action": event.action,
+            "b_resource": event.resource,
+            "b_decision": event.decision,
+            "b_reason": event.reason,
+            "b_details": canonical_json(dict(event.details)),
+            "b_prev_hash": prev_hash,
+            "b_hash": digest,
+        }
+        if self._conn.dialect.name == "postgresql":
+            self._conn.execute(_INSERT_AND_MOVE_HEAD, row)
+        else:
+            self._conn.execute(_INSERT_EVENT, row)
+            self._conn.execute(_MOVE_HEAD, row)
         _log.debug("audit %s seq=%d decision=%s reason=%s", event.type, seq, event.decision, event.reason)
         return AuditRecord(seq=seq, time=time, event=event, prev_hash=prev_hash, hash=digest)
 
