@@ -6,7 +6,9 @@ with its ``allowed`` audit event (SECURITY FLT-03: if the audit write fails,
 nothing is issued). When the work is refused (any ``DIDAgentsError``) the
 transaction rolls back and a single ``denied`` event with the error's
 ``reason`` is written on its own (SECURITY NEG-INV 2/3: nothing is written
-except the audit event).
+except the audit event). Both go through :class:`~did_agents.issuance.group_commit.GroupCommit`:
+on SQLite, units of work waiting at the same time share one commit, each in its
+own savepoint, and every caller is answered only after that commit.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from did_agents.audit.event import AuditEvent
 from did_agents.clock import Clock
 from did_agents.errors import DIDAgentsError
 from did_agents.issuance.audit import append_event
+from did_agents.issuance.group_commit import GroupCommit
 from did_agents.issuance.organization import OrganizationIdentity
 from did_agents.keystore import KeyStore
 from did_agents.storage.database import Database
@@ -73,6 +76,8 @@ class Issuer:
         self.clock = clock
         self.config = config or IssuerConfig()
         self.lock = threading.Lock()
+        #: Write transactions of concurrent requests, committed together (see module doc).
+        self.commits = GroupCommit(database)
         #: purpose → id of the status list new credentials are allocated in (a hint; the DB decides).
         self.current_lists: dict[str, str] = {}
 
@@ -116,7 +121,7 @@ class Issuer:
             return result
 
         try:
-            return self.database.run(unit)
+            return self.commits.run(unit)
         except DIDAgentsError as exc:
             self.record_refusal(
                 type=type,
@@ -152,7 +157,7 @@ class Issuer:
             details={"operator": actor.id, "status": error.status_code, **(details or {})},
         )
         try:
-            self.database.run(lambda conn: append_event(conn, event, self.clock.now()))
+            self.commits.run(lambda conn: append_event(conn, event, self.clock.now()))
         except DIDAgentsError:
             _log.exception("could not record the audit event of a refused %s request", type)
 

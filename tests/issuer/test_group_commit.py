@@ -1,0 +1,234 @@
+"""Group commit (did_agents.issuance.group_commit): concurrent units of work share one SQLite
+commit, each in its own savepoint, with the outcome each would have had alone."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, event, func, insert, select
+
+from did_agents.audit.event import AuditEvent
+from did_agents.errors import ConflictError
+from did_agents.issuance.agents import OnboardingRequest, onboard_agent
+from did_agents.issuance.audit import append_event, verify_chain
+from did_agents.issuance.context import Actor
+from did_agents.issuance.group_commit import GroupCommit
+from did_agents.storage.database import Database
+from did_agents.storage.schema import audit_events, replay_cache, status_allocations
+from did_agents.storage.status_lists import StatusListRepository
+from tests.issuer.conftest import CAPS, Harness, make_harness
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+WAIT = 10.0  # seconds; only a deadline for a broken implementation, never slept
+
+
+def _remember(jti: str) -> Callable[[Connection], str]:
+    def work(conn: Connection) -> str:
+        conn.execute(
+            insert(replay_cache),
+            {
+                "issuer": "did:example:group",
+                "jti": jti,
+                "seen_at": NOW,
+                "expires_at": NOW + timedelta(hours=1),
+            },
+        )
+        return jti
+
+    return work
+
+
+def _stored(db: Database) -> set[str]:
+    with db.read() as conn:
+        return set(conn.execute(select(replay_cache.c.jti)).scalars())
+
+
+@pytest.fixture
+def sqlite_db(db: Database) -> Database:
+    if db.backend != "sqlite":
+        pytest.skip("group commit applies to SQLite; PostgreSQL runs each unit on its own")
+    return db
+
+
+@pytest.fixture
+def commits(sqlite_db: Database) -> Iterator[list[int]]:
+    seen: list[int] = []
+
+    def count(_conn: Any) -> None:
+        seen.append(1)
+
+    event.listen(sqlite_db.engine, "commit", count)
+    yield seen
+    event.remove(sqlite_db.engine, "commit", count)
+
+
+class _Queued:
+    """Runs ``first`` (which blocks until released) and then ``works`` queued behind it."""
+
+    def __init__(self, group: GroupCommit, first: Callable[[Connection], Any]) -> None:
+        self.group = group
+        self.inside = threading.Event()
+        self.release = threading.Event()
+        self.outcomes: dict[str, tuple[bool, Any]] = {}
+
+        def blocking(conn: Connection) -> Any:
+            self.inside.set()
+            assert self.release.wait(WAIT)
+            return first(conn)
+
+        self.threads = [self._thread("first", blocking)]
+        self.threads[0].start()
+        assert self.inside.wait(WAIT)
+
+    def _thread(self, name: str, work: Callable[[Connection], Any]) -> threading.Thread:
+        def target() -> None:
+            try:
+                self.outcomes[name] = (True, self.group.run(work))
+            except Exception as exc:
+                self.outcomes[name] = (False, exc)
+
+        return threading.Thread(target=target)
+
+    def queue(self, works: dict[str, Callable[[Connection], Any]]) -> None:
+        for name, work in works.items():
+            thread = self._thread(name, work)
+            self.threads.append(thread)
+            thread.start()
+        # Wait (not sleep) until every one of them is queued behind the running unit.
+        deadline = threading.Event()
+        for _ in range(int(WAIT * 1000)):
+            if len(self.group._queue) == len(works):
+                break
+            deadline.wait(0.001)
+        assert len(self.group._queue) == len(works)
+
+    def finish(self) -> dict[str, tuple[bool, Any]]:
+        self.release.set()
+        for thread in self.threads:
+            thread.join(WAIT)
+            assert not thread.is_alive()
+        return self.outcomes
+
+
+def test_units_waiting_at_the_same_time_share_one_commit(sqlite_db: Database, commits: list[int]) -> None:
+    group = GroupCommit(sqlite_db)
+    queued = _Queued(group, _remember("first"))
+    queued.queue({f"u{i}": _remember(f"u{i}") for i in range(5)})
+    outcomes = queued.finish()
+    assert outcomes == {name: (True, name) for name in ("first", "u0", "u1", "u2", "u3", "u4")}
+    # The first unit ran alone; the five that waited behind it were committed together.
+    assert len(commits) == 2
+    assert _stored(sqlite_db) == {"first", "u0", "u1", "u2", "u3", "u4"}
+
+
+def test_a_unit_that_raises_is_rolled_back_alone(sqlite_db: Database, commits: list[int]) -> None:
+    refusal = ConflictError("refused after writing", reason="test_refusal")
+
+    def write_then_refuse(conn: Connection) -> None:
+        _remember("refused")(conn)
+        raise refusal
+
+    group = GroupCommit(sqlite_db)
+    queued = _Queued(group, _remember("first"))
+    queued.queue({"a": _remember("a"), "refused": write_then_refuse, "b": _remember("b")})
+    outcomes = queued.finish()
+    assert outcomes["refused"] == (False, refusal)  # its own exception, as raised
+    assert outcomes["a"] == (True, "a") and outcomes["b"] == (True, "b")
+    assert len(commits) == 2
+    assert _stored(sqlite_db) == {"first", "a", "b"}
+
+
+def test_a_database_error_in_a_unit_is_translated_and_rolled_back_alone(sqlite_db: Database) -> None:
+    group = GroupCommit(sqlite_db)
+    queued = _Queued(group, _remember("first"))
+    queued.queue({"a": _remember("a"), "duplicate": _remember("first"), "b": _remember("b")})
+    outcomes = queued.finish()
+    ok, error = outcomes["duplicate"]
+    assert not ok and isinstance(error, ConflictError) and error.reason == "constraint_violation"
+    assert _stored(sqlite_db) == {"first", "a", "b"}
+
+
+def test_a_failed_shared_commit_reruns_each_unit_alone(sqlite_db: Database, commits: list[int]) -> None:
+    # A status allocation for a credential that is never stored: its foreign key is
+    # deferred, so only the COMMIT finds it — after the other units' savepoints were released.
+    with sqlite_db.transaction() as conn:
+        StatusListRepository(conn).create("list1", "revocation", now=NOW, size=131_072)
+
+    def dangling(conn: Connection) -> None:
+        conn.execute(
+            insert(status_allocations),
+            {
+                "list_id": "list1",
+                "status_index": 7,
+                "credential_id": "urn:uuid:never-stored",
+                "allocated_at": NOW,
+            },
+        )
+
+    group = GroupCommit(sqlite_db)
+    queued = _Queued(group, _remember("first"))
+    queued.queue({"a": _remember("a"), "dangling": dangling, "b": _remember("b")})
+    outcomes = queued.finish()
+    ok, error = outcomes["dangling"]
+    assert not ok and isinstance(error, ConflictError)
+    assert outcomes["a"] == (True, "a") and outcomes["b"] == (True, "b")
+    assert _stored(sqlite_db) == {"first", "a", "b"}
+    with sqlite_db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(status_allocations)).scalar_one() == 0
+
+
+def test_postgresql_runs_each_unit_in_its_own_transaction(db: Database) -> None:
+    group = GroupCommit(db)
+    assert group.run(_remember("one")) == "one"
+    with pytest.raises(ConflictError):
+        group.run(_remember("one"))
+    assert _stored(db) == {"one"}
+
+
+def test_concurrent_audited_requests_keep_the_chain_and_the_status_indexes_intact(
+    db: Database, tmp_path: Path
+) -> None:
+    harness: Harness
+    for harness in make_harness(db, tmp_path):
+        issuer = harness.issuer
+        actor = Actor("operator:alice", "admin")
+        request = OnboardingRequest(
+            mode="generate",
+            name="agent",
+            owner="mailto:team@urbanbites.example",
+            kind="delegated",
+            capabilities=CAPS,
+            format="eddsa-jcs-2022",
+        )
+        results: list[Any] = []
+        start = threading.Barrier(12)
+
+        def onboard() -> None:
+            start.wait(WAIT)
+            results.append(onboard_agent(issuer, request, actor))
+
+        def audit_only() -> None:
+            start.wait(WAIT)
+            event_ = AuditEvent(type="test.event", decision="info")
+            issuer.commits.run(lambda conn: append_event(conn, event_, issuer.clock.now()))
+
+        threads = [threading.Thread(target=onboard) for _ in range(10)]
+        threads += [threading.Thread(target=audit_only) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(WAIT)
+        assert len(results) == 10
+        assert len({r.credential_id for r in results}) == 10
+        with db.read() as conn:
+            assert verify_chain(conn).ok
+            assert conn.execute(select(func.count()).select_from(audit_events)).scalar_one() >= 12
+            indexes = conn.execute(
+                select(status_allocations.c.list_id, status_allocations.c.status_index)
+            ).all()
+        assert len(indexes) == 20 == len(set(indexes))  # two purposes per credential, all distinct
