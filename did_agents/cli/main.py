@@ -33,6 +33,7 @@ COMMANDS: Final[tuple[tuple[str, str, str | None], ...]] = (
     ("vc", "vc", None),
     ("vp", "vp", None),
     ("delegate", "delegate", None),
+    ("delegation", "delegate", "delegation_app"),
     ("init", "init", None),
     ("org", "init", "org_app"),
     ("operator", "operator", None),
