@@ -1,8 +1,9 @@
 """``did-agents serve``: the issuer and the verifier on uvicorn.
 
-:func:`build_asgi_app` is the one place the served application is assembled;
-the verifier will be mounted beside the issuer there (see the ``TODO(verifier)``
-hook), so one process serves both on the embedded SQLite default.
+:func:`build_asgi_app` is the one place the served application is assembled:
+the issuer, with the verifier beside it when a policy file exists
+(``verifier.app.with_verifier``), so one process serves both on the embedded
+SQLite default.
 """
 
 from __future__ import annotations
@@ -17,16 +18,12 @@ from did_agents.errors import DIDAgentsError
 
 __all__ = ["app", "build_asgi_app"]
 
-app = typer.Typer(help="Run the issuer service.")
+app = typer.Typer(help="Run the issuer service and, with a policy file, the verifier beside it.")
 
 
 def build_asgi_app(settings: Any) -> Any:
-    """The served ASGI app: the issuer today.
-
-    Verifier hook: once ``verifier.app:create_app`` exists, build it here from
-    the same settings/database and mount it (``issuer_app.mount("/verifier", ...)``
-    or a path-dispatching router), so ``did-agents serve`` hosts both.
-    """
+    """The served ASGI app: the issuer, plus the verifier (same database, key store and clock)
+    when a policy file exists (``DID_AGENTS_POLICY_PATH``, default ``<data_dir>/policy.toml``)."""
     from issuer.app import create_app
     from verifier.app import with_verifier
 
