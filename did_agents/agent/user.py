@@ -20,7 +20,12 @@ from did_agents.credentials.verify import IssueSuite, default_suite, issue_crede
 from did_agents.credentials.vocabulary import build_delegation_credential
 from did_agents.did import key as did_key
 from did_agents.keys import PrivateKey, generate
-from did_agents.status.bitstring import StatusList, build_status_list_credential, make_status_entry
+from did_agents.status.bitstring import (
+    StatusList,
+    build_status_list_credential,
+    make_status_entry,
+    random_free_index,
+)
 
 __all__ = ["DelegatingUser"]
 
@@ -34,7 +39,6 @@ class DelegatingUser:
     clock: Clock = field(default_factory=SystemClock)
     suite: IssueSuite | None = None
     revoked: StatusList = field(default_factory=StatusList)
-    _next_index: int = 0
     _indexes: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -61,9 +65,11 @@ class DelegatingUser:
         user's RoleCredential, then the delegation)."""
         now = self.clock.now().replace(microsecond=0)
         status = None
+        index = -1
         if self.status_url is not None:
-            self._next_index += 1
-            status = make_status_entry(self.status_url, self._next_index, "revocation")
+            # W3C BSL §6 (privacy): indexes SHOULD be random, not sequential (herd privacy).
+            index = random_free_index(self.revoked.entries, set(self._indexes.values()))
+            status = make_status_entry(self.status_url, index, "revocation")
         unsigned = build_delegation_credential(
             issuer=self.did,
             agent=agent,
@@ -81,7 +87,7 @@ class DelegatingUser:
             clock=self.clock,
         )
         if status is not None:
-            self._indexes[str(unsigned["id"])] = self._next_index
+            self._indexes[str(unsigned["id"])] = index
         return [*extra, secured]
 
     def revoke(self, delegation: Credential) -> None:
