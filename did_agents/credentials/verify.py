@@ -782,9 +782,7 @@ async def verify_presentation(
                 _check_terms(document, _di_signature("vp", document, vm_id), without=_NOT_VP_TERMS)
         elif check_terms:
             assert isinstance(presentation, str)
-            _check_terms(
-                document, _jws_signature("vp", presentation, vm_id), without=_NOT_VP_JWT_TERMS
-            )
+            _check_terms(document, _jws_signature("vp", presentation, vm_id), without=_NOT_VP_JWT_TERMS)
     except DIDAgentsError as exc:
         return _fail([Problem.of(exc)], fmt=fmt, document=document)
 
