@@ -66,6 +66,7 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._queue: list[_Unit[Any]] = []
         self._leading = False
+        self._leader_thread: int | None = None
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction (perhaps shared) and return its result once committed.
@@ -75,6 +76,9 @@ class GroupCommit:
         """
         if self._database.backend != "sqlite":
             return self._database.run(work)
+        if self._leader_thread == threading.get_ident():
+            # Called from inside a unit: it would wait for the group it is part of.
+            raise RuntimeError("nested write transaction: pass the open connection instead")
         unit: _Unit[T] = _Unit(work)
         with self._lock:
             self._queue.append(unit)
@@ -96,9 +100,11 @@ class GroupCommit:
         with self._lock:
             group = self._queue[: self._max_group]
             del self._queue[: len(group)]
+        self._leader_thread = threading.get_ident()
         try:
             self._commit(group)
         finally:
+            self._leader_thread = None
             with self._lock:
                 if self._queue:
                     successor = self._queue[0]

@@ -92,7 +92,7 @@ class _Queued:
             except Exception as exc:
                 self.outcomes[name] = (False, exc)
 
-        return threading.Thread(target=target)
+        return threading.Thread(target=target, daemon=True)
 
     def queue(self, works: dict[str, Callable[[Connection], Any]]) -> None:
         for name, work in works.items():
@@ -182,6 +182,23 @@ def test_a_failed_shared_commit_reruns_each_unit_alone(sqlite_db: Database, comm
         assert conn.execute(select(func.count()).select_from(status_allocations)).scalar_one() == 0
 
 
+def test_a_unit_that_opens_another_write_transaction_is_refused_not_deadlocked(sqlite_db: Database) -> None:
+    group = GroupCommit(sqlite_db)
+
+    def nested(conn: Connection) -> str:
+        return group.run(_remember("inner"))
+
+    queued = _Queued(group, _remember("first"))
+    queued.queue({"nested": nested, "a": _remember("a")})
+    outcomes = queued.finish()
+    ok, error = outcomes["nested"]
+    assert not ok and isinstance(error, RuntimeError)
+    assert outcomes["a"] == (True, "a")
+    with pytest.raises(RuntimeError):
+        group.run(nested)  # alone as well
+    assert _stored(sqlite_db) == {"first", "a"}
+
+
 def test_postgresql_runs_each_unit_in_its_own_transaction(db: Database) -> None:
     group = GroupCommit(db)
     assert group.run(_remember("one")) == "one"
@@ -217,8 +234,8 @@ def test_concurrent_audited_requests_keep_the_chain_and_the_status_indexes_intac
             event_ = AuditEvent(type="test.event", decision="info")
             issuer.commits.run(lambda conn: append_event(conn, event_, issuer.clock.now()))
 
-        threads = [threading.Thread(target=onboard) for _ in range(10)]
-        threads += [threading.Thread(target=audit_only) for _ in range(2)]
+        threads = [threading.Thread(target=onboard, daemon=True) for _ in range(10)]
+        threads += [threading.Thread(target=audit_only, daemon=True) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
