@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from did_agents import multibase
@@ -44,8 +45,17 @@ MAX_VERIFICATION_METHODS = 64
 
 def parse_did(did: Any) -> tuple[str, str]:
     """Validate a DID (no path, query or fragment) and return ``(method, method_specific_id)``."""
-    if not isinstance(did, str) or len(did) > MAX_DID_LENGTH or not DID_PATTERN.match(did):
+    if not isinstance(did, str) or len(did) > MAX_DID_LENGTH:
         raise MalformedError(f"not a valid DID: {str(did)[:80]!r}", reason="invalid_did")
+    return _parse_did(did)
+
+
+@lru_cache(maxsize=4096)
+def _parse_did(did: str) -> tuple[str, str]:
+    # Pure function of the string; cached because the resolver checks every DID it is asked
+    # for on the verification hot path (failures raise and are not cached).
+    if not DID_PATTERN.match(did):
+        raise MalformedError(f"not a valid DID: {did[:80]!r}", reason="invalid_did")
     _, method, msid = did.split(":", 2)
     return method, msid
 
