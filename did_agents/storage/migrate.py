@@ -10,6 +10,7 @@ both backends, so a failed upgrade leaves the previous schema intact.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -21,6 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
+from did_agents.errors import StorageError
 from did_agents.storage.engine import backend_of, create_engine_for, translate_errors
 
 __all__ = ["MIGRATIONS_DIR", "current_revision", "downgrade", "head_revision", "upgrade"]
@@ -57,9 +59,22 @@ def _run(target: Engine | str | URL, action: Callable[[Config], None]) -> None:
             engine.dispose()
 
 
-def upgrade(target: Engine | str | URL, revision: str = "head") -> None:
-    """Bring the database at ``target`` up to ``revision`` (default: head)."""
-    _run(target, lambda config: command.upgrade(config, revision))
+def upgrade(target: Engine | str | URL, revision: str = "head", *, attempts: int = 5) -> None:
+    """Bring the database at ``target`` up to ``revision`` (default: head).
+
+    SQLite can answer "database is locked" without waiting when several
+    processes open a new file at once (switching it to WAL needs an exclusive
+    lock, and SQLite skips the busy handler where waiting could deadlock); the
+    upgrade is one transaction, so it is simply tried again.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            _run(target, lambda config: command.upgrade(config, revision))
+            return
+        except StorageError as exc:
+            if exc.reason != "storage_busy" or attempt == attempts:
+                raise
+            time.sleep(0.05 * attempt)  # back off before retrying the whole transaction
 
 
 def downgrade(target: Engine | str | URL, revision: str) -> None:
