@@ -23,7 +23,7 @@ from did_agents.errors import VerificationError
 from did_agents.jsonld import canonicalize
 from did_agents.keys import KeyType, PrivateKey, PublicKey
 
-__all__ = ["EddsaRdfc2022", "check_proof_context", "rdfc_proof_configuration", "rdfc_transform"]
+__all__ = ["EddsaRdfc2022", "RdfcSha256Suite", "check_proof_context", "rdfc_proof_configuration", "rdfc_transform"]
 
 _PROOF_TYPE: Final = "DataIntegrityProof"
 
@@ -68,11 +68,14 @@ def rdfc_proof_configuration(unsecured: Mapping[str, Any], options: Mapping[str,
     return canonicalize(proof_config).encode("utf-8")
 
 
-class EddsaRdfc2022:
-    """VC-DI-EDDSA §3.2 ``eddsa-rdfc-2022`` (Ed25519 keys)."""
+class RdfcSha256Suite:
+    """The RDFC-1.0 + SHA-256 cryptosuite steps shared by ``eddsa-rdfc-2022`` and
+    ``ecdsa-rdfc-2019`` (P-256): VC-DI-EDDSA §3.2 and VC-DI-ECDSA §3.2 define the same
+    transformation, proof configuration and hashing; only the signature algorithm
+    (and so the key type) differs."""
 
-    name: Final = "eddsa-rdfc-2022"
-    key_type: Final = KeyType.ED25519
+    name: str
+    key_type: KeyType
 
     def proof_options(self, unsecured: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
         """§3.2.1 step 1: the proof is a clone of the options (no ``@context``)."""
@@ -86,7 +89,7 @@ class EddsaRdfc2022:
         return unsecured
 
     def transform(self, unsecured: Mapping[str, Any], options: Mapping[str, Any]) -> bytes:
-        """§3.2.3 "Transformation"."""
+        """§3.2.3 "Transformation": expanded form -> RDF -> RDFC-1.0 canonical N-Quads."""
         return rdfc_transform(unsecured, options, self.name)
 
     def proof_configuration(self, unsecured: Mapping[str, Any], options: Mapping[str, Any]) -> bytes:
@@ -98,13 +101,23 @@ class EddsaRdfc2022:
         return hashlib.sha256(proof_configuration).digest() + hashlib.sha256(transformed).digest()
 
     def serialize(self, hash_data: bytes, key: PrivateKey) -> bytes:
-        """§3.2.6 "Proof Serialization": the 64-byte Ed25519 signature of ``hash_data``."""
-        if key.key_type is not KeyType.ED25519:
-            raise ValueError(f"{self.name} signs with Ed25519 keys only")
+        """§3.2.6 "Proof Serialization": a 64-byte signature of ``hash_data`` (Ed25519, or ECDSA
+        P-256/SHA-256 as IEEE P1363 ``r || s``)."""
+        if key.key_type is not self.key_type:
+            raise ValueError(f"{self.name} signs with {self.key_type.value} keys only")
         return key.sign(hash_data)
 
     def verify(self, hash_data: bytes, proof_bytes: bytes, public_key: PublicKey) -> None:
-        """§3.2.7 "Proof Verification": Ed25519 verification; raises ``SignatureError``."""
-        if public_key.key_type is not KeyType.ED25519:
-            raise VerificationError(f"{self.name} verifies with Ed25519 keys only", reason="wrong_key_type")
+        """§3.2.7 "Proof Verification"; raises ``SignatureError``."""
+        if public_key.key_type is not self.key_type:
+            raise VerificationError(
+                f"{self.name} verifies with {self.key_type.value} keys only", reason="wrong_key_type"
+            )
         public_key.verify(proof_bytes, hash_data)
+
+
+class EddsaRdfc2022(RdfcSha256Suite):
+    """VC-DI-EDDSA §3.2 ``eddsa-rdfc-2022`` (Ed25519 keys)."""
+
+    name = "eddsa-rdfc-2022"
+    key_type = KeyType.ED25519
