@@ -43,6 +43,9 @@ _B58_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_DIGITS = bytes(_B58_ALPHABET.index(b) if b in _B58_ALPHABET else 255 for b in range(256))
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 MAX_B58_LENGTH = 4096
+_B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL_VALUE = {ch: i for i, ch in enumerate(_B64URL_ALPHABET)}
+_TO_STANDARD = str.maketrans("-_", "+/")
 
 
 def b64url_encode(data: bytes) -> str:
@@ -58,15 +61,17 @@ def b64url_decode(text: str) -> bytes:
     """
     if not isinstance(text, str) or not _B64URL.fullmatch(text):
         raise MalformedError("invalid base64url", reason="malformed")
-    if len(text) % 4 == 1:
+    rest = len(text) % 4
+    if rest == 1:
         raise MalformedError("invalid base64url length", reason="malformed")
+    # RFC 4648 §3.5 canonical encoding: the bits after the last whole byte are zero
+    # (2 or 3 trailing characters carry 4 or 2 such bits).
+    if rest and _B64URL_VALUE[text[-1]] & (0x0F if rest == 2 else 0x03):
+        raise MalformedError("non-canonical base64url (trailing bits)", reason="malformed")
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return binascii.a2b_base64(text.translate(_TO_STANDARD) + "=" * (-rest % 4), strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise MalformedError("invalid base64url", reason="malformed") from exc
-    if b64url_encode(data) != text:
-        raise MalformedError("non-canonical base64url (trailing bits)", reason="malformed")
-    return data
 
 
 def b58decode(text: str) -> bytes:
