@@ -39,6 +39,19 @@ __all__ = [
 StatusPurpose = Literal["revocation", "suspension"]
 
 
+# list id -> size, for the lists named in ``Issuer.current_lists`` (a list's size
+# never changes; ids are random). Lets allocation claim an index in one
+# statement; a stale or wrong entry only sends it down the full path.
+_LIST_SIZES: dict[str, int] = {}
+_MAX_LIST_SIZES = 1024
+
+
+def _remember_size(list_id: str, size: int) -> None:
+    if len(_LIST_SIZES) >= _MAX_LIST_SIZES:
+        _LIST_SIZES.clear()
+    _LIST_SIZES[list_id] = size
+
+
 def status_list_url(issuer: Issuer, list_id: str) -> str:
     return f"{issuer.base_url}/status/{list_id}"
 
@@ -50,6 +63,7 @@ def _current_list(conn: Connection, issuer: Issuer, purpose: StatusPurpose) -> s
     lists = StatusListRepository(conn).lists(purpose=purpose)
     if lists:
         list_id = lists[-1].id
+        _remember_size(list_id, lists[-1].size)
     else:
         list_id = _new_list(conn, issuer, purpose)
     issuer.current_lists[purpose] = list_id
@@ -59,9 +73,10 @@ def _current_list(conn: Connection, issuer: Issuer, purpose: StatusPurpose) -> s
 def _new_list(conn: Connection, issuer: Issuer, purpose: StatusPurpose) -> str:
     # Random ids: a list's name tells nothing about how many lists exist.
     list_id = secrets.token_hex(8)
-    StatusListRepository(conn).create(
+    created = StatusListRepository(conn).create(
         list_id, purpose, now=issuer.clock.now(), size=issuer.config.status_list_size
     )
+    _remember_size(list_id, created.size)
     return list_id
 
 
@@ -80,18 +95,18 @@ def allocate_status(
         list_id = _current_list(conn, issuer, purpose)
         try:
             try:
-                index = repo.allocate(list_id, credential_id, now=now)
+                index = repo.allocate(list_id, credential_id, now=now, size=_LIST_SIZES.get(list_id))
             except NotFoundError:
                 # The hint named a list another transaction had not committed (or rolled back).
                 issuer.current_lists.pop(purpose, None)
                 list_id = _current_list(conn, issuer, purpose)
-                index = repo.allocate(list_id, credential_id, now=now)
+                index = repo.allocate(list_id, credential_id, now=now, size=_LIST_SIZES.get(list_id))
         except ConflictError as exc:
             if exc.reason != "status_list_full":
                 raise
             list_id = _new_list(conn, issuer, purpose)
             issuer.current_lists[purpose] = list_id
-            index = repo.allocate(list_id, credential_id, now=now)
+            index = repo.allocate(list_id, credential_id, now=now, size=_LIST_SIZES.get(list_id))
         entries.append(make_status_entry(status_list_url(issuer, list_id), index, purpose))
     return entries
 

@@ -31,8 +31,11 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import Insert
 
 from did_agents.errors import ConflictError, NotFoundError, StorageError
+from did_agents.storage.engine import backend_of
 from did_agents.storage.prepared import ignoring_conflicts
 from did_agents.storage.schema import status_allocations, status_lists
 
@@ -69,6 +72,40 @@ _TAKEN: Final = select(_a.status_index).where(_a.list_id == bindparam("b_id"))
 _INDEX_OF: Final = select(_a.status_index).where(
     _a.list_id == bindparam("b_id"), _a.credential_id == bindparam("b_credential")
 )
+# One round trip for the common claim: insert the allocation only if the list
+# exists (committed or in this transaction) and the index is inside it; a
+# conflict (index taken, or the credential already has an entry) inserts nothing.
+_GUARDED_CLAIM_SOURCE: Final = select(
+    _l.id,
+    bindparam("b_index", type_=status_allocations.c.status_index.type),
+    bindparam("b_credential", type_=status_allocations.c.credential_id.type),
+    bindparam("b_now", type_=status_allocations.c.allocated_at.type),
+).where(_l.id == bindparam("b_id"), _l.size > bindparam("b_index"))
+_GUARDED_CLAIMS: Final[dict[str, Insert]] = {}
+
+
+def _guarded_claim(conn: Connection) -> Insert:
+    backend = backend_of(conn)
+    statement = _GUARDED_CLAIMS.get(backend)
+    if statement is None:
+        base = (
+            postgresql.insert(status_allocations)
+            if backend == "postgresql"
+            else sqlite.insert(status_allocations)
+        )
+        # SQLite: INSERT ... SELECT ... ON CONFLICT needs the SELECT's WHERE (it has one)
+        # to parse; rowcount is asked for explicitly as in ignoring_conflicts.
+        statement = (
+            base.from_select(
+                ["list_id", "status_index", "credential_id", "allocated_at"], _GUARDED_CLAIM_SOURCE
+            )
+            .on_conflict_do_nothing()
+            .execution_options(preserve_rowcount=True)
+        )
+        _GUARDED_CLAIMS[backend] = statement
+    return statement
+
+
 # Compare-and-swap on the version (SECURITY FLT-06).
 _SET_BITS: Final = (
     update(status_lists)
@@ -217,15 +254,31 @@ class StatusListRepository:
         *,
         now: datetime,
         choose: Callable[[int], int] = secrets.randbelow,
+        size: int | None = None,
     ) -> int:
         """Claim a random free index of ``list_id`` for ``credential_id``.
 
         ``choose(n)`` returns a uniformly random int in ``[0, n)`` (injectable
-        for tests). The credential row may be inserted later in the same
-        transaction (the foreign key is deferred). Raises
-        :class:`ConflictError` ``status_list_full`` when no index is left and
-        ``status_already_allocated`` if the credential has an entry here.
+        for tests). ``size`` is the list's size if the caller knows it (a list's
+        size never changes): the first draw is then claimed in one statement
+        that also checks the list exists and holds the index; any miss falls
+        back to the full path below, which reads the size. The credential row
+        may be inserted later in the same transaction (the foreign key is
+        deferred). Raises :class:`NotFoundError` ``status_list_not_found`` for
+        an unknown list, :class:`ConflictError` ``status_list_full`` when no
+        index is left and ``status_already_allocated`` if the credential has an
+        entry here.
         """
+        if size is not None and size > 0:
+            index = choose(size)
+            if not 0 <= index < size:
+                raise ValueError("choose() returned an index out of range")
+            claimed = self._conn.execute(
+                _guarded_claim(self._conn),
+                {"b_id": list_id, "b_index": index, "b_credential": credential_id, "b_now": now},
+            )
+            if claimed.rowcount == 1:
+                return index
         size = self._conn.execute(_SIZE, {"b_id": list_id}).scalar_one_or_none()
         if size is None:
             raise NotFoundError("no such status list", reason="status_list_not_found")
