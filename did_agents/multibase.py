@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 
 import base58
 
@@ -41,11 +40,17 @@ P256_PRIV = 0x1306
 _B58_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 # Every byte outside the alphabet translates to 255, so one max() finds any invalid character.
 _B58_DIGITS = bytes(_B58_ALPHABET.index(b) if b in _B58_ALPHABET else 255 for b in range(256))
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 MAX_B58_LENGTH = 4096
-_B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_B64URL_VALUE = {ch: i for i, ch in enumerate(_B64URL_ALPHABET)}
-_TO_STANDARD = str.maketrans("-_", "+/")
+_B64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# One bytes.translate both maps base64url onto the standard alphabet and poisons every
+# other byte ("+", "/", "=", whitespace, controls...) as "!", which a strict-mode
+# a2b_base64 refuses: the whole alphabet check happens in C.
+_TO_STANDARD = bytes(
+    {ord("-"): ord("+"), ord("_"): ord("/")}.get(b, b if b in _B64URL_ALPHABET else ord("!")) for b in range(256)
+)
+# The 6-bit value of each base64url byte (0 for bytes outside the alphabet, refused by the decoder).
+_B64URL_VALUE = bytes(_B64URL_ALPHABET.index(b) if b in _B64URL_ALPHABET else 0 for b in range(256))
+_PADDING = (b"", b"", b"==", b"=")
 
 
 def b64url_encode(data: bytes) -> str:
@@ -59,17 +64,23 @@ def b64url_decode(text: str) -> bytes:
     RFC 7515 §2 / Appendix C; a re-encoded copy of a token must not decode to the
     same bytes through a lenient decoder (SECURITY SEC-12).
     """
-    if not isinstance(text, str) or not _B64URL.fullmatch(text):
+    if not isinstance(text, str):
         raise MalformedError("invalid base64url", reason="malformed")
-    rest = len(text) % 4
+    try:
+        data = text.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise MalformedError("invalid base64url", reason="malformed") from exc
+    rest = len(data) % 4
     if rest == 1:
         raise MalformedError("invalid base64url length", reason="malformed")
     # RFC 4648 §3.5 canonical encoding: the bits after the last whole byte are zero
     # (2 or 3 trailing characters carry 4 or 2 such bits).
-    if rest and _B64URL_VALUE[text[-1]] & (0x0F if rest == 2 else 0x03):
+    if rest and _B64URL_VALUE[data[-1]] & (0x0F if rest == 2 else 0x03):
         raise MalformedError("non-canonical base64url (trailing bits)", reason="malformed")
     try:
-        return binascii.a2b_base64(text.translate(_TO_STANDARD) + "=" * (-rest % 4), strict_mode=True)
+        # strict_mode refuses any byte outside the standard alphabet (all of them "!" here)
+        # and any padding but the one we add.
+        return binascii.a2b_base64(data.translate(_TO_STANDARD) + _PADDING[rest], strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise MalformedError("invalid base64url", reason="malformed") from exc
 

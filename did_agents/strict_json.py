@@ -21,11 +21,14 @@ _MAX_INT_DIGITS = 40
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise MalformedError(f"duplicate JSON member {key!r}", reason="duplicate_member")
-        result[key] = value
+    # Exact: a dict built from the pairs is shorter than the pairs iff a key repeats.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise MalformedError(f"duplicate JSON member {key!r}", reason="duplicate_member")
+            seen.add(key)
     return result
 
 
@@ -34,7 +37,7 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+    if len(text) > _MAX_INT_DIGITS and len(text.lstrip("-")) > _MAX_INT_DIGITS:
         raise MalformedError("integer too long", reason="malformed")
     return int(text)
 
@@ -44,6 +47,15 @@ def _parse_float(text: str) -> float:
     if value in (float("inf"), float("-inf")):
         raise MalformedError("number out of range", reason="malformed")
     return value
+
+
+# Built once: json.loads would build a decoder with these hooks on every call.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    parse_constant=_refuse_constant,
+    parse_int=_parse_int,
+    parse_float=_parse_float,
+)
 
 
 def check_depth(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
@@ -78,13 +90,7 @@ def loads(
     else:
         text = data
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_refuse_constant,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-        )
+        value = _DECODER.decode(text)
     except MalformedError:
         raise
     except RecursionError as exc:
