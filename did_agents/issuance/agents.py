@@ -204,6 +204,39 @@ def _capabilities(value: object) -> tuple[Capability, ...]:
     )
 
 
+# Parsed stored capabilities, keyed by their exact content (see _stored_capabilities).
+_PARSED_CAPABILITIES: dict[tuple[tuple[str, tuple[str, ...]], ...], tuple[Capability, ...]] = {}
+_MAX_PARSED_CAPABILITIES: Final = 1024
+_CAPABILITY_MEMBERS: Final = frozenset(("resource", "scopes"))
+
+
+def _stored_capabilities(value: Sequence[Mapping[str, Any]]) -> tuple[Capability, ...]:
+    """An agent record's capabilities, parsed once per distinct content.
+
+    Only the plain form the store yields is cached: each item exactly a ``dict``
+    with exactly ``resource`` (a ``str``) and ``scopes`` (a ``list`` of ``str``),
+    so the key determines the parse result; anything else is parsed every time.
+    """
+    key = []
+    for item in value:
+        if type(item) is not dict or item.keys() != _CAPABILITY_MEMBERS:
+            return _capabilities(value)
+        resource, scopes = item["resource"], item["scopes"]
+        if type(resource) is not str or type(scopes) is not list:
+            return _capabilities(value)
+        if not all(type(scope) is str for scope in scopes):
+            return _capabilities(value)
+        key.append((resource, tuple(scopes)))
+    frozen = tuple(key)
+    parsed = _PARSED_CAPABILITIES.get(frozen)
+    if parsed is None:
+        parsed = _capabilities(value)  # raises for an invalid set; nothing is cached then
+        if len(_PARSED_CAPABILITIES) >= _MAX_PARSED_CAPABILITIES:
+            _PARSED_CAPABILITIES.clear()
+        _PARSED_CAPABILITIES[frozen] = parsed
+    return parsed
+
+
 def _format(issuer: Issuer, value: str | None) -> str:
     chosen = value or issuer.config.default_format
     if chosen not in FORMATS:
@@ -281,7 +314,7 @@ def issue_capability_credential(
         owner=agent.owner,
         kind=agent.kind,
         capabilities=(
-            capabilities if capabilities is not None else _capabilities(agent.requested_capabilities)
+            capabilities if capabilities is not None else _stored_capabilities(agent.requested_capabilities)
         ),
         delegators=agent.delegators,
         valid_from=now,

@@ -91,7 +91,22 @@ def allocate_status(
     entries = []
     repo = StatusListRepository(conn)
     now = issuer.clock.now()
+    claimed: dict[StatusPurpose, tuple[str, int]] = {}
+    if len(purposes) == 2 and purposes[0] != purposes[1]:
+        # Both claims in one statement when the current lists and their sizes are known;
+        # whatever does not land is claimed one by one below (a landed claim is kept).
+        ids = [_current_list(conn, issuer, purpose) for purpose in purposes]
+        sizes = [_LIST_SIZES.get(list_id) for list_id in ids]
+        if sizes[0] is not None and sizes[1] is not None:
+            indexes = repo.claim_pair((ids[0], sizes[0]), (ids[1], sizes[1]), credential_id, now=now)
+            for purpose, list_id, index in zip(purposes, ids, indexes, strict=True):
+                if index is not None:
+                    claimed[purpose] = (list_id, index)
     for purpose in purposes:
+        if purpose in claimed:
+            list_id, index = claimed[purpose]
+            entries.append(make_status_entry(status_list_url(issuer, list_id), index, purpose))
+            continue
         list_id = _current_list(conn, issuer, purpose)
         try:
             try:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Insert
 
@@ -82,6 +82,40 @@ _GUARDED_CLAIM_SOURCE: Final = select(
     bindparam("b_now", type_=status_allocations.c.allocated_at.type),
 ).where(_l.id == bindparam("b_id"), _l.size > bindparam("b_index"))
 _GUARDED_CLAIMS: Final[dict[str, Insert]] = {}
+# The same claim for two lists at once (issuance claims a revocation and a suspension
+# index): one INSERT ... SELECT ... UNION ALL SELECT ..., RETURNING the rows that landed.
+_PAIR_CLAIMS: Final[dict[str, Insert]] = {}
+
+
+def _claim_source(n: int) -> Any:
+    return select(
+        _l.id,
+        bindparam(f"b_index{n}", type_=status_allocations.c.status_index.type),
+        bindparam("b_credential", type_=status_allocations.c.credential_id.type),
+        bindparam("b_now", type_=status_allocations.c.allocated_at.type),
+    ).where(_l.id == bindparam(f"b_id{n}"), _l.size > bindparam(f"b_index{n}"))
+
+
+def _pair_claim(conn: Connection) -> Insert:
+    backend = backend_of(conn)
+    statement = _PAIR_CLAIMS.get(backend)
+    if statement is None:
+        base = (
+            postgresql.insert(status_allocations)
+            if backend == "postgresql"
+            else sqlite.insert(status_allocations)
+        )
+        # SQLite: the compound SELECT's last member has a WHERE, so ON CONFLICT parses.
+        statement = (
+            base.from_select(
+                ["list_id", "status_index", "credential_id", "allocated_at"],
+                union_all(_claim_source(0), _claim_source(1)),
+            )
+            .on_conflict_do_nothing()
+            .returning(_a.list_id, _a.status_index)
+        )
+        _PAIR_CLAIMS[backend] = statement
+    return statement
 
 
 def _guarded_claim(conn: Connection) -> Insert:
@@ -296,6 +330,47 @@ class StatusListRepository:
             if self._try_claim(list_id, index, credential_id, size, now):
                 return index
         raise StorageError("could not allocate a status index", reason="storage_busy")
+
+    def claim_pair(
+        self,
+        first: tuple[str, int],
+        second: tuple[str, int],
+        credential_id: str,
+        *,
+        now: datetime,
+        choose: Callable[[int], int] = secrets.randbelow,
+    ) -> tuple[int | None, int | None]:
+        """Try to claim a random index in each of two different lists in one statement.
+
+        ``first`` and ``second`` are ``(list_id, size)`` with the size the caller
+        believes the list has. Returns the index claimed in each list, or
+        ``None`` where nothing landed (unknown list, index out of range or
+        taken, the credential already has an entry there); the caller claims
+        those through :meth:`allocate`, which tells the cases apart. A landed
+        claim is kept either way.
+        """
+        (first_id, first_size), (second_id, second_size) = first, second
+        if first_id == second_id or first_size <= 0 or second_size <= 0:
+            return None, None
+        first_index, second_index = choose(first_size), choose(second_size)
+        if not (0 <= first_index < first_size and 0 <= second_index < second_size):
+            raise ValueError("choose() returned an index out of range")
+        rows = self._conn.execute(
+            _pair_claim(self._conn),
+            {
+                "b_id0": first_id,
+                "b_index0": first_index,
+                "b_id1": second_id,
+                "b_index1": second_index,
+                "b_credential": credential_id,
+                "b_now": now,
+            },
+        )
+        landed = {list_id: index for list_id, index in rows}
+        return (
+            first_index if landed.get(first_id) == first_index else None,
+            second_index if landed.get(second_id) == second_index else None,
+        )
 
     def _try_claim(self, list_id: str, index: int, credential_id: str, size: int, now: datetime) -> bool:
         if not 0 <= index < size:
