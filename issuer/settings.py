@@ -43,6 +43,9 @@ class IssuerSettings(BaseSettings):
 
     #: W3C VC API conformance runs only: ``POST /credentials/issue`` without operator credentials.
     vc_api_open_issue: bool = False
+    #: Which DID ``POST /credentials/issue`` signs as: the organization's ``did:web`` (default), or
+    #: ``did:key`` of its current signing key (the W3C DI suites resolve did:key only; docs/conformance.md).
+    vc_api_issuer: Literal["did:web", "did:key"] = "did:web"
 
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     max_json_depth: int = Field(default=32, gt=0)

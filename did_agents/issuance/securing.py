@@ -59,8 +59,15 @@ def secure_credential(
     securing: str,
     *,
     clock: Clock,
+    verification_method: str | None = None,
 ) -> SecuredCredential:
-    """Sign ``credential`` with the organization's active key in the ``securing`` format."""
+    """Sign ``credential`` with the organization's active key in the ``securing`` format.
+
+    ``verification_method`` names that key in the proof (``kid`` for ``jose``);
+    by default the organization's did:web key id. The VC API's did:key mode passes
+    ``did:key:z…#z…`` (the same key under its did:key, :mod:`did_agents.issuance.vc_api`).
+    """
+    kid = verification_method or organization.signing_kid
     if securing not in FORMATS:
         raise MalformedError(
             f"unknown securing format {securing[:40]!r} (use one of {', '.join(FORMATS)})",
@@ -69,7 +76,7 @@ def secure_credential(
     if securing == "jose":
         # VC-JOSE-COSE §3.1.1: typ vc+jwt, cty vc; kid names the verification method.
         try:
-            token = sign_vc_jwt(credential, organization.signing_key, kid=organization.signing_kid)
+            token = sign_vc_jwt(credential, organization.signing_key, kid=kid)
         except ValueError as exc:
             raise MalformedError(f"credential cannot be secured: {exc}", reason="invalid_credential") from exc
         return SecuredCredential(format="application/vc+jwt", body=token, document=enveloped(token))
@@ -77,7 +84,7 @@ def secure_credential(
         signed = add_proof(
             credential,
             key=organization.signing_key,
-            verification_method=organization.signing_kid,
+            verification_method=kid,
             cryptosuite=securing,
             proof_purpose="assertionMethod",
             clock=clock,

@@ -5,6 +5,10 @@
   bundled context — JSON-LD safe mode, VC Data Integrity §4.1), checks that its
   ``issuer`` is this organization, optionally adds ``credentialStatus`` entries,
   secures it and records it. Invalid credentials are ``MalformedError`` (400).
+  With ``issuer_did_method="did:key"`` (opt-in, ``DID_AGENTS_VC_API_ISSUER``, for the
+  W3C DI test suites, which resolve did:key only) the issuer is the did:key of the
+  organization's current signing key and the proof's verification method is
+  ``did:key:z…#z…`` (:func:`vc_api_signer`); status entries and audit are unchanged.
 - ``POST /credentials/status`` (VC API §"Update Status"):
   :func:`update_credential_status` sets or clears a revocation/suspension bit
   of a credential this issuer issued.
@@ -15,20 +19,31 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from sqlalchemy import Connection
 
 from did_agents import jsonld
 from did_agents.credentials.model import validate_credential
+from did_agents.did import key as did_key
 from did_agents.errors import DIDAgentsError, MalformedError
 from did_agents.issuance.context import Actor, Issuer
 from did_agents.issuance.credentials import new_credential_id
+from did_agents.issuance.organization import OrganizationIdentity
 from did_agents.issuance.securing import FORMATS, SecuredCredential, secure_credential
 from did_agents.issuance.status import StatusPurpose, allocate_status, set_credential_status
 from did_agents.storage.credentials import CredentialRepository, IssuedCredential
 
-__all__ = ["IssueResult", "issue_credential", "update_credential_status"]
+__all__ = [
+    "IssueResult",
+    "IssuerDIDMethod",
+    "issue_credential",
+    "update_credential_status",
+    "vc_api_signer",
+]
+
+#: Which DID ``POST /credentials/issue`` signs as (``DID_AGENTS_VC_API_ISSUER``).
+IssuerDIDMethod = Literal["did:web", "did:key"]
 
 _KNOWN_OPTIONS: Final = frozenset({"format", "cryptosuite", "credentialStatus", "type", "credentialId"})
 _STATUS_VALUES: Final = {
@@ -47,6 +62,20 @@ class IssueResult:
 
 def _issuer_id(value: Any) -> Any:
     return value.get("id") if isinstance(value, Mapping) else value
+
+
+def vc_api_signer(organization: OrganizationIdentity, method: IssuerDIDMethod) -> tuple[str, str]:
+    """``(issuer DID, verification method id)`` of VC API credentials.
+
+    ``did:web``: the organization DID and its active key id. ``did:key``: the
+    did:key of the same active key (did:key v0.7 §"Create") and its only
+    verification method ``did:key:z…#z…`` (§"Signature Method Creation Algorithm"),
+    which controls it, as VC Data Integrity §5.9 "Verification Method Binding" asks.
+    """
+    if method == "did:key":
+        did = did_key.create(organization.signing_key.public_key)
+        return did, did_key.verification_method_id(did)
+    return organization.did, organization.signing_kid
 
 
 def _status_purposes(option: Any) -> tuple[StatusPurpose, ...]:
@@ -70,8 +99,17 @@ def _status_purposes(option: Any) -> tuple[StatusPurpose, ...]:
     return tuple(purposes)
 
 
-def issue_credential(issuer: Issuer, credential: object, options: object, actor: Actor) -> IssueResult:
+def issue_credential(
+    issuer: Issuer,
+    credential: object,
+    options: object,
+    actor: Actor,
+    *,
+    issuer_did_method: IssuerDIDMethod = "did:web",
+) -> IssueResult:
     """Secure and record ``credential`` (see module doc)."""
+    organization = issuer.organization  # one key for the checks and the proof, even across a rotation
+    issuer_did, verification_method = vc_api_signer(organization, issuer_did_method)
     if options is None:
         options = {}
     if not isinstance(options, Mapping):
@@ -93,10 +131,8 @@ def issue_credential(issuer: Issuer, credential: object, options: object, actor:
         raise MalformedError("credential.issuer is required", reason="missing_property")
     document = copy.deepcopy(credential)
     parsed = validate_credential(document)
-    if parsed.issuer != issuer.organization.did:
-        raise MalformedError(
-            f"issuer must be this issuer's DID {issuer.organization.did}", reason="wrong_issuer"
-        )
+    if parsed.issuer != issuer_did:
+        raise MalformedError(f"issuer must be this issuer's DID {issuer_did}", reason="wrong_issuer")
     purposes = _status_purposes(options["credentialStatus"]) if "credentialStatus" in options else ()
     if purposes and "credentialStatus" in document:
         raise MalformedError("the credential already has a credentialStatus", reason="invalid_options")
@@ -123,12 +159,18 @@ def issue_credential(issuer: Issuer, credential: object, options: object, actor:
                 record_id = new_credential_id()  # internal key only; the document keeps its own id
         if purposes:
             document["credentialStatus"] = allocate_status(conn, issuer, record_id, purposes)
-        secured = secure_credential(document, issuer.organization, str(securing), clock=issuer.clock)
+        secured = secure_credential(
+            document,
+            organization,
+            str(securing),
+            clock=issuer.clock,
+            verification_method=verification_method,
+        )
         CredentialRepository(conn).add(
             IssuedCredential(
                 id=record_id,
                 type=(types[0] if types else "VerifiableCredential")[:128],
-                issuer_did=issuer.organization.did,
+                issuer_did=issuer_did,
                 subject_did=subject[:2048],
                 format=secured.format,
                 body=secured.body,

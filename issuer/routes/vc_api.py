@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from did_agents.issuance import vc_api as core
 from issuer.deps import Admin, IssueActor, IssuerDep
@@ -22,8 +22,9 @@ router = APIRouter(prefix="/credentials", tags=["W3C VC API"])
     summary="Issue a credential (VC API: IssueCredentialRequest → {verifiableCredential})",
     responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
 )
-def issue(body: IssueRequest, issuer: IssuerDep, actor: IssueActor) -> dict[str, Any]:
-    result = core.issue_credential(issuer, body.credential, body.options, actor)
+def issue(request: Request, body: IssueRequest, issuer: IssuerDep, actor: IssueActor) -> dict[str, Any]:
+    method = request.app.state.settings.vc_api_issuer  # DID_AGENTS_VC_API_ISSUER
+    result = core.issue_credential(issuer, body.credential, body.options, actor, issuer_did_method=method)
     return {"verifiableCredential": result.secured.document}
 
 
