@@ -8,7 +8,7 @@ required role gets 403 with ``error="insufficient_scope"`` (RFC 6750 §3, §3.1)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -24,7 +24,7 @@ ANONYMOUS = Actor(id="anonymous")
 _bearer = HTTPBearer(auto_error=False, description="An operator API token (`did-agents operator create`).")
 
 
-def get_issuer(request: Request) -> Issuer:
+async def get_issuer(request: Request) -> Issuer:
     issuer: Issuer = request.app.state.issuer
     return issuer
 
@@ -32,22 +32,25 @@ def get_issuer(request: Request) -> Issuer:
 IssuerDep = Annotated[Issuer, Depends(get_issuer)]
 
 
-def _authenticate(issuer: Issuer, credentials: HTTPAuthorizationCredentials | None) -> Actor:
+async def _authenticate(issuer: Issuer, credentials: HTTPAuthorizationCredentials | None) -> Actor:
+    """The live operator holding the bearer token, read from the database on every request
+    (a revoked token stops working at once). On SQLite the read runs on the event loop
+    (:meth:`~did_agents.storage.database.Database.read_async`): cheaper than a thread hop."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise UnauthorizedError("operator credentials are required", reason="missing_token")
-    with issuer.database.read() as conn:
-        operator = OperatorRepository(conn).authenticate(credentials.credentials)
+    token = credentials.credentials
+    operator = await issuer.database.read_async(lambda conn: OperatorRepository(conn).authenticate(token))
     return Actor(id=f"operator:{operator.name}", role=operator.role)
 
 
-def require_role(*roles: str) -> Callable[..., Actor]:
+def require_role(*roles: str) -> Callable[..., Awaitable[Actor]]:
     """A dependency that yields the authenticated operator if it holds one of ``roles``."""
 
-    def dependency(
+    async def dependency(
         issuer: IssuerDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Actor:
-        actor = _authenticate(issuer, credentials)
+        actor = await _authenticate(issuer, credentials)
         if actor.role not in roles:
             raise ForbiddenError(f"this needs the {' or '.join(roles)} role", reason="insufficient_role")
         return actor
@@ -55,7 +58,7 @@ def require_role(*roles: str) -> Callable[..., Actor]:
     return dependency
 
 
-def optional_admin_for_open_issue(
+async def optional_admin_for_open_issue(
     request: Request,
     issuer: IssuerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -63,7 +66,7 @@ def optional_admin_for_open_issue(
     """``POST /credentials/issue``: admin, unless ``DID_AGENTS_VC_API_OPEN_ISSUE`` is on."""
     if request.app.state.settings.vc_api_open_issue and credentials is None:
         return ANONYMOUS
-    actor = _authenticate(issuer, credentials)
+    actor = await _authenticate(issuer, credentials)
     if actor.role != "admin":
         raise ForbiddenError("this needs the admin role", reason="insufficient_role")
     return actor

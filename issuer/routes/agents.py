@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -30,7 +31,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No or invalid operator token"},
     403: {"model": ErrorOut, "description": "The operator lacks the admin role"},
     404: {"model": ErrorOut, "description": "No such agent"},
-    409: {"model": ErrorOut, "description": "Conflict with the agent's state (duplicate, offboarded, suspended)"},
+    409: {
+        "model": ErrorOut,
+        "description": "Conflict with the agent's state (duplicate, offboarded, suspended)",
+    },
 }
 
 router = APIRouter(prefix="/agents", tags=["agents"], responses=_ERRORS)
@@ -85,29 +89,30 @@ def create_challenge(body: AgentChallengeRequest, issuer: IssuerDep, actor: Admi
     response_model_by_alias=True,
     summary="Onboard an agent and issue its AgentCapabilityCredential",
 )
-def onboard(body: AgentRegistration, issuer: IssuerDep, actor: Admin, response: Response) -> dict[str, Any]:
-    result = core.onboard_agent(
-        issuer,
-        core.OnboardingRequest(
-            mode=body.mode,
-            name=body.name,
-            owner=body.owner,
-            kind=body.kind,
-            capabilities=[c.model_dump() for c in body.capabilities],
-            description=body.description,
-            model=body.model,
-            version=body.version,
-            labels=body.labels,
-            delegators=body.delegators,
-            format=body.format,
-            key_type=body.key_type,
-            did=body.did,
-            public_key_jwk=body.public_key_jwk,
-            public_key_multibase=body.public_key_multibase,
-            proof=body.proof,
-        ),
-        actor,
+async def onboard(
+    body: AgentRegistration, issuer: IssuerDep, actor: Admin, response: Response
+) -> dict[str, Any]:
+    # Async route with one worker-thread hop for the blocking work (signing, the write
+    # transaction): a sync route would also hop for its response validation.
+    request = core.OnboardingRequest(
+        mode=body.mode,
+        name=body.name,
+        owner=body.owner,
+        kind=body.kind,
+        capabilities=[c.model_dump() for c in body.capabilities],
+        description=body.description,
+        model=body.model,
+        version=body.version,
+        labels=body.labels,
+        delegators=body.delegators,
+        format=body.format,
+        key_type=body.key_type,
+        did=body.did,
+        public_key_jwk=body.public_key_jwk,
+        public_key_multibase=body.public_key_multibase,
+        proof=body.proof,
     )
+    result = await asyncio.to_thread(core.onboard_agent, issuer, request, actor)
     response.headers["Location"] = f"/agents/{result.agent.id}"
     response.headers["Cache-Control"] = "no-store"  # may carry a private key
     out = _out(result.agent, result.credential_id, result.credential.document)
@@ -210,4 +215,6 @@ def rotate_key(agent_id: str, body: KeyRotation, issuer: IssuerDep, actor: Admin
 )
 def hosted_document(agent_id: str, issuer: IssuerDep) -> Response:
     document = core.hosted_did_document(issuer, agent_id)
-    return Response(json.dumps(document), media_type="application/did+json", headers={"Cache-Control": "no-cache"})
+    return Response(
+        json.dumps(document), media_type="application/did+json", headers={"Cache-Control": "no-cache"}
+    )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from did_agents.errors import StorageError
 from did_agents.storage import Database, ReplayCache
+from did_agents.storage.schema import replay_cache
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -51,3 +54,21 @@ def test_nested_write_transaction_is_refused_at_once_on_sqlite(db: Database) -> 
         pass
     with db.transaction():  # the lock was released
         pass
+
+
+def test_read_async_reads_inline_on_sqlite_and_in_a_worker_thread_on_postgresql(db: Database) -> None:
+    with db.transaction() as conn:
+        ReplayCache(conn).remember("did:key:z6MkA", "j1", expires_at=NOW, now=NOW)
+    threads: list[int] = []
+
+    def work(conn: Connection) -> bool:
+        threads.append(threading.get_ident())
+        # Sees what committed before.
+        return int(conn.execute(select(func.count()).select_from(replay_cache)).scalar_one()) == 1
+
+    async def main() -> tuple[bool, int]:
+        return await db.read_async(work), threading.get_ident()
+
+    seen, loop_thread = asyncio.run(main())
+    assert seen is True
+    assert (threads == [loop_thread]) is (db.backend == "sqlite")
