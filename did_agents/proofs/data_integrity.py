@@ -174,11 +174,12 @@ def _malformed(description: str) -> VerificationError:
 
 
 def _copy_json(value: Any) -> Any:
-    # A deep copy of a JSON value (dict / list / scalars), cheaper than copy.deepcopy.
+    # A deep copy of the dicts and lists of a JSON value (other values are shared), cheaper
+    # than copy.deepcopy. Strings, most of the leaves, skip the recursive call.
     if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
+        return {k: v if type(v) is str else _copy_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_copy_json(v) for v in value]
+        return [v if type(v) is str else _copy_json(v) for v in value]
     return value
 
 
@@ -209,8 +210,10 @@ def add_proof(
 
     ``created`` defaults to ``clock.now()`` (the system clock if no clock is
     given), written as a whole-second UTC ``dateTimeStamp``. The input is
-    never mutated. Raises ``ValueError`` for misuse: an unknown cryptosuite, a
-    key of the wrong type, a document that already has a proof (proof sets are
+    never mutated, and the result shares no dict or list with it (nor the
+    proof with the rest of the result): changing one afterwards never changes
+    the other, nor what was signed. Raises ``ValueError`` for misuse: an
+    unknown cryptosuite, a key of the wrong type, a document that already has a proof (proof sets are
     not supported), naive datetimes, ``expires`` not after ``created``. A
     document the suite cannot canonicalize raises what canonicalization
     raises: ``VerificationError`` (``undefined_term``, ``unknown_context``) or
@@ -251,8 +254,10 @@ def add_proof(
     if domain is not None:
         options["domain"] = domain
 
-    unsecured = _copy_json(dict(document))
     # The suite's "Create Proof" algorithm (VC-DI-EDDSA §3.2.1 / §3.3.1, VC-DI-ECDSA §3.2.1).
+    # A shallow copy is enough: suites never mutate their inputs (Cryptosuite), and the
+    # one deep copy, below, is the returned document.
+    unsecured = dict(document)
     proof = suite.proof_options(unsecured, options)
     proof_configuration = suite.proof_configuration(unsecured, proof)
     transformed = suite.transform(unsecured, options)
@@ -262,7 +267,7 @@ def add_proof(
     # DI §4.2 steps 2-4 hold by construction (type, verificationMethod,
     # proofPurpose, domain and challenge are copied from the options).
     # Steps 5-7: a copy of the input document with the proof set.
-    secured = dict(unsecured)
+    secured: dict[str, Any] = _copy_json(unsecured)
     secured["proof"] = _copy_json(proof)  # shares nothing (e.g. @context) with the document
     return secured
 

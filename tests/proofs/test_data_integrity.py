@@ -155,6 +155,15 @@ def _with_proof(**changes: Any) -> dict[str, Any]:
     return signed
 
 
+def _containers(value: Any) -> list[Any]:
+    """Every dict and list inside a JSON value, the value itself included."""
+    if isinstance(value, dict):
+        return [value, *(c for v in value.values() for c in _containers(v))]
+    if isinstance(value, list):
+        return [value, *(c for v in value for c in _containers(v))]
+    return []
+
+
 class TestRoundTrip:
     @pytest.mark.parametrize(
         ("suite", "key", "vm"),
@@ -209,6 +218,32 @@ class TestAddProof:
         signed["@context"].append("https://w3id.org/did-agents/v1")
         assert document == CREDENTIAL
         assert signed["proof"]["@context"] == CREDENTIAL["@context"]
+
+    @pytest.mark.parametrize(
+        ("suite", "key", "vm"),
+        [
+            ("eddsa-jcs-2022", ED_KEY, ED_VM),
+            ("eddsa-rdfc-2022", ED_KEY, ED_VM),
+            ("ecdsa-rdfc-2019", P256_KEY, P256_VM),
+        ],
+    )
+    def test_no_suite_mutates_or_shares_the_callers_document(
+        self, suite: str, key: PrivateKey, vm: str
+    ) -> None:
+        # DI §4.2 steps 5-7 (a copy of the input document with the proof set) and
+        # add_proof's contract: the result shares no dict or list with the input, so
+        # changing one afterwards cannot change the other, nor what was signed.
+        document = copy.deepcopy(CREDENTIAL)
+        document["credentialSubject"] = {"id": "did:example:subject", "alumniOf": [{"name": "U"}]}
+        before = copy.deepcopy(document)
+        signed = _sign(document, key=key, vm=vm, suite=suite)
+        assert document == before
+        assert {k: v for k, v in signed.items() if k != "proof"} == document
+        mine = {id(value) for value in _containers(document)}
+        assert not [value for value in _containers(signed) if id(value) in mine]
+        in_proof = {id(value) for value in _containers(signed["proof"])}
+        rest = {k: v for k, v in signed.items() if k != "proof"}
+        assert not [value for value in _containers(rest) if id(value) in in_proof]
 
     def test_created_defaults_to_the_clock(self) -> None:
         clock = FixedClock(NOW + timedelta(seconds=7, microseconds=5))
