@@ -39,6 +39,7 @@ from did_agents.audit.event import (
 from did_agents.clock import Clock
 from did_agents.errors import MalformedError, StorageError
 from did_agents.storage.database import Database
+from did_agents.storage.prepared import execute_direct
 from did_agents.storage.schema import audit_chain_head, audit_events
 
 __all__ = ["AuditLog", "AuditQuery", "ChainVerification", "record"]
@@ -125,10 +126,10 @@ class AuditLog:
 
     def append(self, event: AuditEvent) -> AuditRecord:
         """Chain ``event`` onto the log inside the caller's transaction."""
-        head = self._conn.execute(_LOCK_HEAD).one_or_none()
-        if head is None:
+        heads = execute_direct(self._conn, _LOCK_HEAD, {}).rows
+        if len(heads) != 1:
             raise StorageError("the audit chain head is missing (run migrations)", reason="audit_broken")
-        seq, prev_hash = int(head.seq) + 1, str(head.hash)
+        seq, prev_hash = int(heads[0][0]) + 1, str(heads[0][1])
         time = self._clock.now()
         digest = event_hash(seq, time, event, prev_hash)
         row = {
@@ -149,8 +150,8 @@ class AuditLog:
         if self._conn.dialect.name == "postgresql":
             self._conn.execute(_INSERT_AND_MOVE_HEAD, row)
         else:
-            self._conn.execute(_INSERT_EVENT, row)
-            self._conn.execute(_MOVE_HEAD, row)
+            execute_direct(self._conn, _INSERT_EVENT, row)
+            execute_direct(self._conn, _MOVE_HEAD, row)
         _log.debug("audit %s seq=%d decision=%s reason=%s", event.type, seq, event.decision, event.reason)
         return AuditRecord(seq=seq, time=time, event=event, prev_hash=prev_hash, hash=digest)
 

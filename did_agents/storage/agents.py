@@ -13,7 +13,7 @@ from typing import Any, Final, Literal
 from sqlalchemy import Connection, Row, bindparam, select, update
 
 from did_agents.errors import ConflictError, NotFoundError
-from did_agents.storage.prepared import ignoring_conflicts
+from did_agents.storage.prepared import execute_direct, ignoring_conflicts
 from did_agents.storage.schema import agents
 
 __all__ = ["Agent", "AgentKind", "AgentRepository", "AgentStatus"]
@@ -100,7 +100,7 @@ class AgentRepository:
 
     def add(self, agent: Agent) -> Agent:
         """Insert ``agent``; :class:`ConflictError` (``agent_exists``) if its id or DID is taken."""
-        inserted = self._conn.execute(ignoring_conflicts(self._conn, agents), _values(agent))
+        inserted = execute_direct(self._conn, ignoring_conflicts(self._conn, agents), _values(agent))
         if inserted.rowcount != 1:
             raise ConflictError("an agent with this id or DID already exists", reason="agent_exists")
         return agent

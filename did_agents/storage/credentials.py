@@ -12,7 +12,7 @@ from typing import Any, Final, Literal
 from sqlalchemy import Connection, Row, bindparam, select, update
 
 from did_agents.errors import ConflictError, NotFoundError
-from did_agents.storage.prepared import ignoring_conflicts
+from did_agents.storage.prepared import execute_direct, ignoring_conflicts
 from did_agents.storage.schema import issued_credentials, status_allocations, status_lists
 
 __all__ = ["CredentialFormat", "CredentialRepository", "IssuedCredential", "StatusEntry"]
@@ -94,7 +94,8 @@ class CredentialRepository:
 
     def add(self, credential: IssuedCredential) -> IssuedCredential:
         """Store an issued credential; :class:`ConflictError` (``credential_exists``) on a reused id."""
-        inserted = self._conn.execute(
+        inserted = execute_direct(
+            self._conn,
             ignoring_conflicts(self._conn, issued_credentials),
             {
                 "id": credential.id,

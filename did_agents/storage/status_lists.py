@@ -36,7 +36,7 @@ from sqlalchemy.sql.expression import Insert
 
 from did_agents.errors import ConflictError, NotFoundError, StorageError
 from did_agents.storage.engine import backend_of
-from did_agents.storage.prepared import ignoring_conflicts
+from did_agents.storage.prepared import execute_direct, ignoring_conflicts
 from did_agents.storage.schema import status_allocations, status_lists
 
 __all__ = [
@@ -355,7 +355,8 @@ class StatusListRepository:
         first_index, second_index = choose(first_size), choose(second_size)
         if not (0 <= first_index < first_size and 0 <= second_index < second_size):
             raise ValueError("choose() returned an index out of range")
-        rows = self._conn.execute(
+        rows = execute_direct(
+            self._conn,
             _pair_claim(self._conn),
             {
                 "b_id0": first_id,
@@ -366,7 +367,7 @@ class StatusListRepository:
                 "b_now": now,
             },
         )
-        landed = {list_id: index for list_id, index in rows}
+        landed = {list_id: index for list_id, index in rows.rows}
         return (
             first_index if landed.get(first_id) == first_index else None,
             second_index if landed.get(second_id) == second_index else None,
