@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import Connection, exc
@@ -25,8 +26,10 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Insert
 from sqlalchemy.sql.schema import Table
+from sqlalchemy.types import TypeEngine
 
 from did_agents.storage.engine import backend_of
+from did_agents.storage.schema import UTCDateTime
 
 __all__ = ["DirectResult", "execute_direct", "ignoring_conflicts"]
 
@@ -89,6 +92,23 @@ class _Plan:
 
 _PLANS: Final[dict[tuple[Executable, frozenset[str]], _Plan]] = {}
 _MAX_PLANS: Final = 256
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    # UTCDateTime on SQLite: the UTC wall time in SQLAlchemy's DATETIME storage format
+    # ("%Y-%m-%d %H:%M:%S.%f"), which is what datetime.isoformat(" ", "microseconds") writes.
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetime given to the database")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    if isinstance(type_, UTCDateTime):
+        return _sqlite_utc_text  # the same text as SQLAlchemy's processors, a tenth of the cost
+    # dialect_impl: the dialect-specific type (SQLite stores DATETIME as text in its own format).
+    return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _plan(dialect: Dialect, statement: Executable, keys: frozenset[str]) -> _Plan:

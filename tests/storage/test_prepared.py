@@ -9,10 +9,12 @@ transaction.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import bindparam, event, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import CacheStats
@@ -175,3 +177,28 @@ def test_execute_direct_refuses_a_statement_missing_a_value(db: Database) -> Non
         pytest.skip("PostgreSQL runs conn.execute, which raises its own error")
     with pytest.raises(ValueError, match="b_jti"), db.read() as conn:
         execute_direct(conn, _SEEN_AT, {})
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]
+        ),
+    )
+)
+def test_direct_utc_datetime_text_is_sqlalchemys(value: datetime) -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from did_agents.storage.prepared import _bind_processor
+    from did_agents.storage.schema import UTCDateTime
+
+    dialect = sqlite.dialect()
+    core = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    direct = _bind_processor(UTCDateTime(), dialect)
+    assert core is not None and direct is not None
+    assert direct(value) == core(value)
+    assert direct(None) is None
+    with pytest.raises(ValueError):
+        direct(value.replace(tzinfo=None))
