@@ -12,7 +12,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Row, bindparam, delete, select, update
 
 from did_agents.errors import ConflictError
-from did_agents.storage.prepared import ignoring_conflicts
+from did_agents.storage.prepared import execute_direct, ignoring_conflicts
 from did_agents.storage.schema import access_tokens
 
 __all__ = ["MintedToken", "TokenRepository"]
@@ -69,7 +69,8 @@ class TokenRepository:
 
     def record(self, token: MintedToken) -> MintedToken:
         """Store a minted token; :class:`ConflictError` (``jti_exists``) if the jti was used."""
-        inserted = self._conn.execute(
+        inserted = execute_direct(
+            self._conn,
             ignoring_conflicts(self._conn, access_tokens),
             {
                 "jti": token.jti,
