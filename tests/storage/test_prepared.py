@@ -202,3 +202,19 @@ def test_direct_utc_datetime_text_is_sqlalchemys(value: datetime) -> None:
     assert direct(None) is None
     with pytest.raises(ValueError):
         direct(value.replace(tzinfo=None))
+
+
+def test_execute_direct_writes_belong_to_the_open_transaction_and_savepoint(db: Database) -> None:
+    values = {"issuer": "did:key:z6MkA", "jti": "t1", "seen_at": NOW, "expires_at": NOW}
+    with pytest.raises(RuntimeError), db.transaction() as conn:
+        execute_direct(conn, ignoring_conflicts(conn, replay_cache), values)
+        raise RuntimeError("roll back")
+    assert db.row_counts()["replay_cache"] == 0
+    with db.transaction() as conn:
+        savepoint = conn.begin_nested()
+        execute_direct(conn, ignoring_conflicts(conn, replay_cache), values)
+        savepoint.rollback()
+        execute_direct(conn, ignoring_conflicts(conn, replay_cache), {**values, "jti": "t2"})
+    with db.read() as conn:
+        kept = conn.execute(select(replay_cache.c.jti)).scalars().all()
+    assert kept == ["t2"]
