@@ -65,6 +65,7 @@ from typing import Any, Final, Protocol
 
 from did_agents import jcs, multibase, strict_json
 from did_agents.clock import Clock, parse_datetime
+from did_agents.credentials.model import Credential
 from did_agents.credentials.verify import verify_credential as _verify_credential
 from did_agents.credentials.vocabulary import (
     AGENT_CAPABILITY_CREDENTIAL,
@@ -339,6 +340,10 @@ class _Used:
     valid_from: datetime | None
     valid_until: datetime | None
 
+    @classmethod
+    def of(cls, item: _Verified, credential: Credential) -> _Used:
+        return cls(item, credential.issuer, credential.valid_from, credential.valid_until)
+
 
 @dataclass(frozen=True, slots=True)
 class _Link:
@@ -359,8 +364,7 @@ class _Link:
         return self.parsed.credential.valid_until
 
     def used(self) -> _Used:
-        cred = self.parsed.credential
-        return _Used(self.item, cred.issuer, cred.valid_from, cred.valid_until)
+        return _Used.of(self.item, self.parsed.credential)
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,8 +374,7 @@ class _Agent:
     capabilities: CapabilitySet
 
     def used(self) -> _Used:
-        cred = self.parsed.credential
-        return _Used(self.item, cred.issuer, cred.valid_from, cred.valid_until)
+        return _Used.of(self.item, self.parsed.credential)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,8 +384,7 @@ class _Role:
     capabilities: CapabilitySet
 
     def used(self) -> _Used:
-        cred = self.parsed.credential
-        return _Used(self.item, cred.issuer, cred.valid_from, cred.valid_until)
+        return _Used.of(self.item, self.parsed.credential)
 
 
 @dataclass(frozen=True, slots=True)
