@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
@@ -602,27 +602,47 @@ def _set_suspended(conn: Connection, issuer: Issuer, agent_id: str, suspended: b
     return AgentView(saved, current)
 
 
+def _agent_event(
+    issuer: Issuer,
+    agent_id: str,
+    actor: Actor,
+    *,
+    type: str,
+    action: str,
+    work: Callable[[Connection], AgentView],
+) -> AgentView:
+    """Run ``work`` audited as ``type`` on the resource ``agent:<id>``, naming the agent's DID."""
+    return issuer.audited(
+        type=type,
+        actor=actor,
+        action=action,
+        resource=f"agent:{agent_id[:64]}",
+        work=work,
+        describe=lambda v: {"subject": v.agent.did, "agent_id": v.agent.id},
+    )
+
+
 def suspend_agent(issuer: Issuer, agent_id: str, actor: Actor) -> AgentView:
     """Set the suspension bit of the agent's current credential (idempotent)."""
-    return issuer.audited(
+    return _agent_event(
+        issuer,
+        agent_id,
+        actor,
         type="agent.suspended",
-        actor=actor,
         action="suspend",
-        resource=f"agent:{agent_id[:64]}",
         work=lambda conn: _set_suspended(conn, issuer, agent_id, True),
-        describe=lambda v: {"subject": v.agent.did, "agent_id": v.agent.id},
     )
 
 
 def resume_agent(issuer: Issuer, agent_id: str, actor: Actor) -> AgentView:
     """Clear the suspension bit (idempotent)."""
-    return issuer.audited(
+    return _agent_event(
+        issuer,
+        agent_id,
+        actor,
         type="agent.resumed",
-        actor=actor,
         action="resume",
-        resource=f"agent:{agent_id[:64]}",
         work=lambda conn: _set_suspended(conn, issuer, agent_id, False),
-        describe=lambda v: {"subject": v.agent.did, "agent_id": v.agent.id},
     )
 
 
@@ -639,13 +659,13 @@ def _offboard(conn: Connection, issuer: Issuer, agent_id: str) -> AgentView:
 
 def offboard_agent(issuer: Issuer, agent_id: str, actor: Actor) -> AgentView:
     """Revoke every credential of the agent; a hosted DID document becomes deactivated."""
-    return issuer.audited(
+    return _agent_event(
+        issuer,
+        agent_id,
+        actor,
         type="agent.offboarded",
-        actor=actor,
         action="offboard",
-        resource=f"agent:{agent_id[:64]}",
         work=lambda conn: _offboard(conn, issuer, agent_id),
-        describe=lambda v: {"subject": v.agent.did, "agent_id": v.agent.id},
     )
 
 
@@ -721,11 +741,4 @@ def rotate_hosted_key(
         saved = AgentRepository(conn).save(replace(agent, public_jwk=new_key.to_jwk()), now=now)
         return AgentView(saved, _current_credential(conn, saved.id))
 
-    return issuer.audited(
-        type="agent.key_rotated",
-        actor=actor,
-        action="rotate_key",
-        resource=f"agent:{agent_id[:64]}",
-        work=work,
-        describe=lambda v: {"subject": v.agent.did, "agent_id": v.agent.id},
-    )
+    return _agent_event(issuer, agent_id, actor, type="agent.key_rotated", action="rotate_key", work=work)
