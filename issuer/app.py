@@ -15,9 +15,7 @@ their media type before any route parses them (SECURITY SEC-11, SEC-53).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import timedelta
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,7 +23,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from did_agents import strict_json
-from did_agents.asgi import BodyLimitMiddleware, error_headers
+from did_agents.asgi import ASGIApp, BodyLimitMiddleware, Message, Receive, Scope, Send, error_headers
 from did_agents.clock import Clock, SystemClock
 from did_agents.errors import (
     ConfigurationError,
@@ -47,11 +45,6 @@ __all__ = ["build_issuer", "create_app", "open_keystore"]
 
 _log = logging.getLogger(__name__)
 REALM = "did-agents"
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 
 def open_keystore(settings: IssuerSettings) -> KeyStore:
@@ -94,7 +87,7 @@ def build_issuer(
 class JSONBodyMiddleware:
     """Refuse non-JSON (415) and malformed JSON (400) bodies on POST/PUT/PATCH before routing."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], *, max_depth: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_depth: int) -> None:
         self.app = app
         self.max_depth = max_depth
 

@@ -20,7 +20,7 @@ transaction that mints a token: SECURITY FLT-04).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, Final
 
@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from did_agents import strict_json
-from did_agents.asgi import BodyLimitMiddleware, error_headers
+from did_agents.asgi import ASGIApp, BodyLimitMiddleware, Receive, Scope, Send, error_headers
 from did_agents.clock import Clock, SystemClock
 from did_agents.did.resolver import DIDResolver, Resolver
 from did_agents.did.web import WebResolver
@@ -58,11 +58,6 @@ __all__ = ["VERIFIER_PATHS", "create_app", "with_verifier"]
 _log = logging.getLogger(__name__)
 REALM = "did-agents"
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 LocalStatus = Callable[[str], Awaitable[Mapping[str, Any] | str | None]]
 
 #: The paths the verifier answers when it shares a server with the issuer.
