@@ -29,7 +29,6 @@ import fcntl
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,7 +50,7 @@ from did_agents.cli.console import (
     write_json,
     write_text,
 )
-from did_agents.cli.key import KeyFile, load_key
+from did_agents.cli.key import KeyFile, load_key, write_private_file
 from did_agents.cli.vc import SUITES, check_suite
 from did_agents.clock import Clock, SystemClock
 from did_agents.credentials.verify import IssueSuite, default_suite, issue_credential
@@ -281,26 +280,7 @@ def _write_state(state: StatusListState, path: Path, *, exclusive: bool = False)
     ``exclusive`` refuses to replace an existing file (``status-list init`` without ``--force``).
     """
     data = (json.dumps(state.to_json(), indent=2) + "\n").encode("utf-8")
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if exclusive:
-            try:
-                os.link(tmp, path)  # fails if the name exists: never overwrite without --force
-            except FileExistsError as exc:
-                raise CLIError(f"{path} exists; use --force to replace it") from exc
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_private_file(path, data, replace=not exclusive)
 
 
 def _read_state(path: Path) -> StatusListState:

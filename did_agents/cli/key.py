@@ -18,7 +18,7 @@ from did_agents.did import key as did_key
 from did_agents.errors import DIDAgentsError
 from did_agents.keys import KeyType, PrivateKey
 
-__all__ = ["KeyFile", "app", "load_key", "save_key"]
+__all__ = ["KeyFile", "app", "load_key", "save_key", "write_private_file"]
 
 app = typer.Typer(help="Generate and inspect key files.", no_args_is_help=True)
 
@@ -45,9 +45,15 @@ def save_key(key: PrivateKey, path: Path, *, force: bool = False) -> None:
     to a temporary sibling and renamed, so a crash never leaves half a key.
     """
     data = (json.dumps(_key_json(key), indent=2) + "\n").encode("utf-8")
-    directory = path.parent if str(path.parent) else Path(".")
     if not force and path.exists():
         raise CLIError(f"{path} exists; use --force to replace it")
+    write_private_file(path, data, replace=force)
+
+
+def write_private_file(path: Path, data: bytes, *, replace: bool) -> None:
+    """Write ``data`` to ``path`` readable by the owner only (0600), atomically (temporary
+    sibling, fsync, then rename); without ``replace`` an existing file is never overwritten."""
+    directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o600)
@@ -55,10 +61,10 @@ def save_key(key: PrivateKey, path: Path, *, force: bool = False) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if force:
+        if replace:
             os.replace(tmp, path)
         else:
-            # link() fails if the name appeared meanwhile: never overwrite without --force.
+            # link() fails if the name exists (or appeared meanwhile): never overwrite without --force.
             try:
                 os.link(tmp, path)
             except FileExistsError as exc:
