@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -128,6 +128,32 @@ def _format(issuer: Issuer, value: str | None) -> str:
     return chosen
 
 
+def _user_event(
+    issuer: Issuer,
+    did: str,
+    actor: Actor,
+    *,
+    type: str,
+    action: str,
+    work: Callable[[Connection], UserView],
+    describe: Callable[[UserView], Mapping[str, Any]] | None = None,
+) -> UserView:
+    """Run ``work`` audited as ``type`` with the user's DID as the event's subject."""
+    return issuer.audited(
+        type=type,
+        actor=actor,
+        subject=did[:2048] if isinstance(did, str) else None,
+        action=action,
+        work=work,
+        describe=describe,
+    )
+
+
+def _issued(view: UserView) -> dict[str, Any]:
+    """The audit details of a change that issued a RoleCredential."""
+    return {"credential_id": view.credential.id if view.credential else None, "roles": list(view.user.roles)}
+
+
 def register_user(
     issuer: Issuer,
     did: str,
@@ -152,16 +178,8 @@ def register_user(
         stored, secured = _issue(conn, issuer, user, _format(issuer, format))
         return UserView(user, stored, secured)
 
-    return issuer.audited(
-        type="user.registered",
-        actor=actor,
-        subject=did[:2048] if isinstance(did, str) else None,
-        action="register",
-        work=work,
-        describe=lambda v: {
-            "credential_id": v.credential.id if v.credential else None,
-            "roles": list(v.user.roles),
-        },
+    return _user_event(
+        issuer, did, actor, type="user.registered", action="register", work=work, describe=_issued
     )
 
 
@@ -208,16 +226,8 @@ def update_user_roles(
         stored, secured = _issue(conn, issuer, user, _format(issuer, format))
         return UserView(user, stored, secured)
 
-    return issuer.audited(
-        type="user.updated",
-        actor=actor,
-        subject=did[:2048] if isinstance(did, str) else None,
-        action="update_roles",
-        work=work,
-        describe=lambda v: {
-            "credential_id": v.credential.id if v.credential else None,
-            "roles": list(v.user.roles),
-        },
+    return _user_event(
+        issuer, did, actor, type="user.updated", action="update_roles", work=work, describe=_issued
     )
 
 
@@ -237,10 +247,4 @@ def remove_user(issuer: Issuer, did: str, actor: Actor) -> UserView:
                 set_credential_status(conn, issuer, credential.id, "revocation", True)
         return UserView(repo.update(did, now=issuer.clock.now(), status="removed"), None)
 
-    return issuer.audited(
-        type="user.removed",
-        actor=actor,
-        subject=did[:2048] if isinstance(did, str) else None,
-        action="remove",
-        work=work,
-    )
+    return _user_event(issuer, did, actor, type="user.removed", action="remove", work=work)
