@@ -47,11 +47,9 @@ from did_agents.cli.console import (
     err,
     read_credential_input,
     read_text,
-    write_json,
-    write_text,
 )
 from did_agents.cli.key import KeyFile, load_key, write_private_file
-from did_agents.cli.vc import SUITES, check_suite
+from did_agents.cli.vc import SUITES, check_suite, refused, write_secured
 from did_agents.clock import Clock, SystemClock
 from did_agents.credentials.verify import IssueSuite, default_suite, issue_credential
 from did_agents.credentials.vocabulary import (
@@ -387,8 +385,7 @@ def command(
                 clock=clock,
             )
         except (DIDAgentsError, ValueError) as exc:
-            detail = f"{exc.description} ({exc.reason})" if isinstance(exc, DIDAgentsError) else str(exc)
-            raise CLIError(f"cannot sign: {detail}") from exc
+            raise refused("sign", exc) from exc
 
     if status_list is None:
         secured = sign(None)
@@ -402,10 +399,7 @@ def command(
             state.credentials[str(credential_document(secured)["id"])] = index
             # Recorded before printing: a delegation that was handed out can always be revoked.
             _write_state(state, status_list)
-    if isinstance(secured, str):
-        write_text(secured)
-    else:
-        write_json(secured)
+    write_secured(secured)
 
 
 @status_list_app.command("init")
@@ -475,9 +469,5 @@ def publish(
     try:
         secured = user.status_list_credential()
     except (DIDAgentsError, ValueError) as exc:
-        detail = f"{exc.description} ({exc.reason})" if isinstance(exc, DIDAgentsError) else str(exc)
-        raise CLIError(f"cannot sign: {detail}") from exc
-    if isinstance(secured, str):
-        write_text(secured)
-    else:
-        write_json(secured)
+        raise refused("sign", exc) from exc
+    write_secured(secured)

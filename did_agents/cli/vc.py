@@ -58,6 +58,20 @@ def status_resolver(fetcher: GuardedFetcher) -> StatusResolver:
     return fetch
 
 
+def refused(action: str, exc: DIDAgentsError | ValueError) -> CLIError:
+    """``cannot <action>: ...``: a library error's description and reason code, or a ValueError's text."""
+    detail = f"{exc.description} ({exc.reason})" if isinstance(exc, DIDAgentsError) else str(exc)
+    return CLIError(f"cannot {action}: {detail}")
+
+
+def write_secured(secured: dict[str, Any] | str) -> None:
+    """Print a secured credential or presentation: a compact JWT as text, anything else as JSON."""
+    if isinstance(secured, str):
+        write_text(secured)
+    else:
+        write_json(secured)
+
+
 @app.command("issue")
 def issue(
     key_file: Annotated[str, typer.Option("--key", "-k", help="The issuer's key file.")],
@@ -89,14 +103,9 @@ def issue(
             suite=chosen,
             clock=clock,
         )
-    except DIDAgentsError as exc:
-        raise CLIError(f"cannot issue: {exc.description} ({exc.reason})") from exc
-    except ValueError as exc:
-        raise CLIError(f"cannot issue: {exc}") from exc
-    if isinstance(secured, str):
-        write_text(secured)
-    else:
-        write_json(secured)
+    except (DIDAgentsError, ValueError) as exc:
+        raise refused("issue", exc) from exc
+    write_secured(secured)
 
 
 @app.command("verify")

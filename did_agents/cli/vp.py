@@ -10,14 +10,12 @@ import typer
 from did_agents.cli.console import (
     EXIT_INVALID,
     EXIT_OK,
-    CLIError,
     read_credential_input,
     write_json,
-    write_text,
 )
 from did_agents.cli.did import make_resolver
 from did_agents.cli.key import load_key
-from did_agents.cli.vc import SUITES, check_suite, status_resolver
+from did_agents.cli.vc import SUITES, check_suite, refused, status_resolver, write_secured
 from did_agents.clock import SystemClock
 from did_agents.credentials.verify import build_presentation, sign_presentation, verify_presentation
 from did_agents.errors import DIDAgentsError
@@ -53,14 +51,9 @@ def sign(
             suite=chosen,
             clock=SystemClock(),
         )
-    except DIDAgentsError as exc:
-        raise CLIError(f"cannot sign: {exc.description} ({exc.reason})") from exc
-    except ValueError as exc:
-        raise CLIError(f"cannot sign: {exc}") from exc
-    if isinstance(secured, str):
-        write_text(secured)
-    else:
-        write_json(secured)
+    except (DIDAgentsError, ValueError) as exc:
+        raise refused("sign", exc) from exc
+    write_secured(secured)
 
 
 @app.command("verify")
