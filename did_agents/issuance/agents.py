@@ -44,12 +44,17 @@ from did_agents.issuance.credentials import (
     new_credential_id,
 )
 from did_agents.issuance.possession import issue_challenge, verify_possession
-from did_agents.issuance.securing import FORMATS, SecuredCredential, secure_credential
-from did_agents.issuance.status import allocate_status, set_credential_status
+from did_agents.issuance.securing import (
+    SecuredCredential,
+    choose_format,
+    secure_credential,
+    stored_document,
+)
+from did_agents.issuance.status import allocate_status, revoke_credential, set_credential_status
 from did_agents.keys import KeyType, PublicKey, generate
 from did_agents.storage.agents import Agent, AgentRepository, AgentStatus
 from did_agents.storage.challenges import Challenge
-from did_agents.storage.credentials import CredentialRepository, IssuedCredential
+from did_agents.storage.credentials import CredentialRepository, IssuedCredential, latest_unrevoked
 
 __all__ = [
     "AgentChanges",
@@ -109,7 +114,9 @@ class AgentView:
 
     @property
     def credential_document(self) -> Any:
-        return _document(self.credential) if self.credential is not None else None
+        if self.credential is None:
+            return None
+        return stored_document(self.credential.format, self.credential.body)
 
 
 @dataclass(frozen=True)
@@ -237,25 +244,10 @@ def _stored_capabilities(value: Sequence[Mapping[str, Any]]) -> tuple[Capability
     return parsed
 
 
-def _format(issuer: Issuer, value: str | None) -> str:
-    chosen = value or issuer.config.default_format
-    if chosen not in FORMATS:
-        raise _bad(f"format must be one of {', '.join(FORMATS)}", "unsupported_format")
-    return chosen
-
-
 def _agent_id(value: str) -> str:
     if len(value) != 32 or not set(value) <= _AGENT_ID_CHARS:
         raise NotFoundError("no such agent", reason="agent_not_found")
     return value
-
-
-def _document(credential: IssuedCredential) -> Any:
-    if credential.format == "application/vc+jwt":
-        from did_agents.issuance.securing import enveloped
-
-        return enveloped(credential.body)
-    return json.loads(credential.body)
 
 
 def _public_key(request: OnboardingRequest) -> PublicKey:
@@ -277,12 +269,9 @@ def _hosted_did(issuer: Issuer, agent_id: str) -> str:
 
 
 def _current_credential(conn: Connection, agent_id: str) -> IssuedCredential | None:
-    live = [
-        c
-        for c in CredentialRepository(conn).by_agent(agent_id, limit=1000)
-        if c.revoked_at is None and c.type == AGENT_CAPABILITY_CREDENTIAL
-    ]
-    return live[-1] if live else None
+    return latest_unrevoked(
+        CredentialRepository(conn).by_agent(agent_id, limit=1000), AGENT_CAPABILITY_CREDENTIAL
+    )
 
 
 def issue_capability_credential(
@@ -342,12 +331,6 @@ def issue_capability_credential(
     return credential_id, secured
 
 
-def _revoke(conn: Connection, issuer: Issuer, credential_id: str) -> bool:
-    changed = CredentialRepository(conn).mark_revoked(credential_id, now=issuer.clock.now())
-    set_credential_status(conn, issuer, credential_id, "revocation", True)
-    return changed
-
-
 # -- onboarding -------------------------------------------------------------------------------------
 
 
@@ -390,7 +373,7 @@ def _onboard(conn: Connection, issuer: Issuer, request: OnboardingRequest) -> On
     model = _text(request.model, "model", MAX_NAME)
     version = _text(request.version, "version", 64)
     capabilities = _capabilities(request.capabilities)
-    securing = _format(issuer, request.format)
+    securing = choose_format(request.format, issuer.config.default_format)
     agent_id = uuid.uuid4().hex
     now = issuer.clock.now()
     private_jwk: dict[str, Any] | None = None
@@ -564,7 +547,7 @@ def _update(conn: Connection, issuer: Issuer, agent_id: str, changes: AgentChang
         updated = replace(updated, requested_capabilities=tuple(c.to_json() for c in caps))
     if changes.delegators is not None:
         updated = replace(updated, delegators=tuple(_delegators(changes.delegators)))
-    securing = _format(issuer, changes.format)
+    securing = choose_format(changes.format, issuer.config.default_format)
     current = _current_credential(conn, agent.id)
     credential_changed = _credential_fields(updated) != _credential_fields(agent)
     if updated == agent and current is not None and changes.format is None:
@@ -572,7 +555,7 @@ def _update(conn: Connection, issuer: Issuer, agent_id: str, changes: AgentChang
     saved = AgentRepository(conn).save(updated, now=issuer.clock.now())
     if credential_changed or current is None or changes.format is not None:
         if current is not None:
-            _revoke(conn, issuer, current.id)
+            revoke_credential(conn, issuer, current.id)
         issue_capability_credential(conn, issuer, saved, securing)
     return AgentView(saved, _current_credential(conn, saved.id))
 
@@ -652,7 +635,7 @@ def _offboard(conn: Connection, issuer: Issuer, agent_id: str) -> AgentView:
         return AgentView(agent, None)  # idempotent
     for credential in CredentialRepository(conn).by_agent(agent.id, limit=10_000):
         if credential.revoked_at is None:
-            _revoke(conn, issuer, credential.id)
+            revoke_credential(conn, issuer, credential.id)
     saved = AgentRepository(conn).set_status(agent.id, "offboarded", now=issuer.clock.now())
     return AgentView(saved, None)
 

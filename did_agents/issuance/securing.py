@@ -27,7 +27,15 @@ from did_agents.proofs.data_integrity import add_proof
 from did_agents.proofs.jose import sign_vc_jwt
 from did_agents.storage.credentials import CredentialFormat
 
-__all__ = ["FORMATS", "SecuredCredential", "SecuringFormat", "enveloped", "secure_credential"]
+__all__ = [
+    "FORMATS",
+    "SecuredCredential",
+    "SecuringFormat",
+    "choose_format",
+    "enveloped",
+    "secure_credential",
+    "stored_document",
+]
 
 SecuringFormat = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "jose"]
 FORMATS: Final[tuple[str, ...]] = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "jose")
@@ -51,6 +59,21 @@ def enveloped(token: str) -> dict[str, Any]:
         "id": "data:application/vc+jwt," + token,
         "type": "EnvelopedVerifiableCredential",
     }
+
+
+def choose_format(requested: str | None, default: str) -> str:
+    """The securing format a request asked for, else the issuer's ``default``; one of :data:`FORMATS`."""
+    chosen = requested or default
+    if chosen not in FORMATS:
+        raise MalformedError(f"format must be one of {', '.join(FORMATS)}", reason="unsupported_format")
+    return chosen
+
+
+def stored_document(format: CredentialFormat, body: str) -> Any:
+    """The JSON-LD form of a stored credential: its JSON, or the enveloped ``vc+jwt``."""
+    if format == "application/vc+jwt":
+        return enveloped(body)
+    return json.loads(body)
 
 
 def secure_credential(

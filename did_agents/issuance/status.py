@@ -32,6 +32,7 @@ __all__ = [
     "StatusPurpose",
     "allocate_status",
     "publish_status_list",
+    "revoke_credential",
     "set_credential_status",
     "status_list_url",
 ]
@@ -142,6 +143,14 @@ def set_credential_status(
             after = lists.set_bit(entry.list_id, entry.index, value, now=issuer.clock.now())
             return after != before
     raise NotFoundError(f"the credential has no {purpose} status entry", reason="status_not_allocated")
+
+
+def revoke_credential(conn: Connection, issuer: Issuer, credential_id: str) -> bool:
+    """Mark the stored credential revoked and set its revocation bit; whether the row changed
+    (a credential revoked before keeps its first revocation time)."""
+    changed = CredentialRepository(conn).mark_revoked(credential_id, now=issuer.clock.now())
+    set_credential_status(conn, issuer, credential_id, "revocation", True)
+    return changed
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ every RoleCredential it holds.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,9 +24,14 @@ from did_agents.did.document import parse_did
 from did_agents.errors import ConflictError, MalformedError
 from did_agents.issuance.context import Actor, Issuer
 from did_agents.issuance.credentials import ROLE_CREDENTIAL, new_credential_id, role_credential
-from did_agents.issuance.securing import FORMATS, SecuredCredential, secure_credential
-from did_agents.issuance.status import allocate_status, set_credential_status
-from did_agents.storage.credentials import CredentialRepository, IssuedCredential
+from did_agents.issuance.securing import (
+    SecuredCredential,
+    choose_format,
+    secure_credential,
+    stored_document,
+)
+from did_agents.issuance.status import allocate_status, revoke_credential
+from did_agents.storage.credentials import CredentialRepository, IssuedCredential, latest_unrevoked
 from did_agents.storage.users import User, UserRepository
 
 __all__ = ["UserView", "get_user", "register_user", "remove_user", "update_user_roles"]
@@ -48,11 +52,7 @@ class UserView:
             return self.secured.document
         if self.credential is None:
             return None
-        if self.credential.format == "application/vc+jwt":
-            from did_agents.issuance.securing import enveloped
-
-            return enveloped(self.credential.body)
-        return json.loads(self.credential.body)
+        return stored_document(self.credential.format, self.credential.body)
 
 
 def _roles(issuer: Issuer, roles: Sequence[str]) -> tuple[str, ...]:
@@ -79,12 +79,7 @@ def _role_capabilities(issuer: Issuer, roles: Sequence[str]) -> tuple[Capability
 
 
 def _current(conn: Connection, did: str) -> IssuedCredential | None:
-    live = [
-        c
-        for c in CredentialRepository(conn).by_subject(did, limit=1000)
-        if c.revoked_at is None and c.type == ROLE_CREDENTIAL
-    ]
-    return live[-1] if live else None
+    return latest_unrevoked(CredentialRepository(conn).by_subject(did, limit=1000), ROLE_CREDENTIAL)
 
 
 def _issue(
@@ -119,13 +114,6 @@ def _issue(
         )
     )
     return stored, secured
-
-
-def _format(issuer: Issuer, value: str | None) -> str:
-    chosen = value or issuer.config.default_format
-    if chosen not in FORMATS:
-        raise MalformedError(f"format must be one of {', '.join(FORMATS)}", reason="unsupported_format")
-    return chosen
 
 
 def _user_event(
@@ -175,7 +163,7 @@ def register_user(
         user = UserRepository(conn).add(
             User(did=did, roles=_roles(issuer, roles), created_at=now, updated_at=now, name=name)
         )
-        stored, secured = _issue(conn, issuer, user, _format(issuer, format))
+        stored, secured = _issue(conn, issuer, user, choose_format(format, issuer.config.default_format))
         return UserView(user, stored, secured)
 
     return _user_event(
@@ -221,9 +209,8 @@ def update_user_roles(
             return UserView(user, current)
         user = repo.update(did, now=issuer.clock.now(), roles=wanted)
         if current is not None:
-            CredentialRepository(conn).mark_revoked(current.id, now=issuer.clock.now())
-            set_credential_status(conn, issuer, current.id, "revocation", True)
-        stored, secured = _issue(conn, issuer, user, _format(issuer, format))
+            revoke_credential(conn, issuer, current.id)
+        stored, secured = _issue(conn, issuer, user, choose_format(format, issuer.config.default_format))
         return UserView(user, stored, secured)
 
     return _user_event(
@@ -240,11 +227,9 @@ def remove_user(issuer: Issuer, did: str, actor: Actor) -> UserView:
         user = repo.get(did, for_update=True)
         if user.status == "removed":
             return UserView(user, None)
-        credentials = CredentialRepository(conn)
-        for credential in credentials.by_subject(did, limit=10_000):
+        for credential in CredentialRepository(conn).by_subject(did, limit=10_000):
             if credential.type == ROLE_CREDENTIAL and credential.revoked_at is None:
-                credentials.mark_revoked(credential.id, now=issuer.clock.now())
-                set_credential_status(conn, issuer, credential.id, "revocation", True)
+                revoke_credential(conn, issuer, credential.id)
         return UserView(repo.update(did, now=issuer.clock.now(), status="removed"), None)
 
     return _user_event(issuer, did, actor, type="user.removed", action="remove", work=work)

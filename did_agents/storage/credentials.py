@@ -5,6 +5,7 @@ Statements are built once and run with parameter dicts (:mod:`did_agents.storage
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -15,7 +16,7 @@ from did_agents.errors import ConflictError, NotFoundError
 from did_agents.storage.prepared import execute_direct, ignoring_conflicts
 from did_agents.storage.schema import issued_credentials, status_allocations, status_lists
 
-__all__ = ["CredentialFormat", "CredentialRepository", "IssuedCredential", "StatusEntry"]
+__all__ = ["CredentialFormat", "CredentialRepository", "IssuedCredential", "StatusEntry", "latest_unrevoked"]
 
 # VCDM 2.0 §6.3 (embedded proof) and VC-JOSE-COSE §6.1.1 (enveloping JWS).
 CredentialFormat = Literal["application/vc", "application/vc+jwt"]
@@ -149,3 +150,10 @@ class CredentialRepository:
             StatusEntry(list_id=row.list_id, purpose=row.purpose, index=row.status_index)
             for row in self._conn.execute(_STATUS_ENTRIES, {"b_id": credential_id})
         ]
+
+
+def latest_unrevoked(credentials: Iterable[IssuedCredential], type: str) -> IssuedCredential | None:
+    """The last of ``credentials`` (in the repository's order, oldest first) of ``type`` that is
+    not revoked."""
+    live = [c for c in credentials if c.revoked_at is None and c.type == type]
+    return live[-1] if live else None
