@@ -9,15 +9,17 @@ per call costs far more than running the SQL on SQLite.
 The repositories keep their statements at module level with
 :func:`~sqlalchemy.bindparam` placeholders (named ``b_*``: a bind named after a
 column is reserved for INSERT/UPDATE values); the ``ON CONFLICT DO NOTHING``
-inserts differ per dialect and come from :func:`ignoring_conflicts`.
+inserts differ per dialect: :func:`ignoring_conflicts` builds them, and
+:func:`per_backend` keeps any other dialect-specific statement built once per backend.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, cast
+from typing import Any, Concatenate, Final, ParamSpec, TypeVar, cast
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,33 +30,47 @@ from sqlalchemy.sql.expression import ClauseElement, Insert
 from sqlalchemy.sql.schema import Table
 from sqlalchemy.types import TypeEngine
 
-from did_agents.storage.engine import backend_of
+from did_agents.storage.engine import Backend, backend_of
 from did_agents.storage.schema import UTCDateTime
 
-__all__ = ["DirectResult", "execute_direct", "ignoring_conflicts"]
+__all__ = ["DirectResult", "dialect_insert", "execute_direct", "ignoring_conflicts", "per_backend"]
 
-_IGNORING_CONFLICTS: Final[dict[tuple[str, Table], Insert]] = {}
+_P = ParamSpec("_P")
+_S = TypeVar("_S")
 
 
-def ignoring_conflicts(conn: Connection, table: Table) -> Insert:
+def per_backend(build: Callable[Concatenate[Backend, _P], _S]) -> Callable[Concatenate[Connection, _P], _S]:
+    """``build(backend, *args)`` run once per backend and arguments, then the same statement
+    for ``conn`` (the ``ON CONFLICT`` inserts are dialect-specific constructs).
+
+    Two threads may both build one: equal statements, either one is kept.
+    """
+    built = cast(Callable[Concatenate[Backend, _P], _S], functools.cache(build))
+
+    @functools.wraps(build)
+    def statement(conn: Connection, /, *args: _P.args, **kwargs: _P.kwargs) -> _S:
+        return built(backend_of(conn), *args, **kwargs)
+
+    return statement
+
+
+def dialect_insert(backend: Backend, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT`` with the backend's ``on_conflict_do_nothing`` (SQLite ≥ 3.24, PostgreSQL ≥ 9.5)."""
+    return postgresql.insert(table) if backend == "postgresql" else sqlite.insert(table)
+
+
+@per_backend
+def ignoring_conflicts(backend: Backend, table: Table) -> Insert:
     """``INSERT INTO table ... ON CONFLICT DO NOTHING`` for ``conn``'s backend (SQLite ≥ 3.24,
-    PostgreSQL ≥ 9.5), built once per backend and table.
+    PostgreSQL ≥ 9.5), built once per backend and table; called as ``ignoring_conflicts(conn, table)``.
 
     Execute it with a parameter dict (its keys are the columns inserted) and read
     ``rowcount``: 1 if the row went in, 0 on a unique-constraint conflict, which
     neither raises nor (on PostgreSQL) aborts the surrounding transaction.
     """
-    backend = backend_of(conn)
-    key = (backend, table)
-    statement = _IGNORING_CONFLICTS.get(key)
-    if statement is None:
-        base = postgresql.insert(table) if backend == "postgresql" else sqlite.insert(table)
-        # SQLAlchemy memoizes rowcount for UPDATE/DELETE only; psycopg's cursor is
-        # closed after an INSERT, so ask for it explicitly.
-        statement = base.on_conflict_do_nothing().execution_options(preserve_rowcount=True)
-        # Two threads may both build it: equal statements, either one is kept.
-        _IGNORING_CONFLICTS[key] = statement
-    return statement
+    # SQLAlchemy memoizes rowcount for UPDATE/DELETE only; psycopg's cursor is
+    # closed after an INSERT, so ask for it explicitly.
+    return dialect_insert(backend, table).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
 
 
 # -- direct execution on SQLite -----------------------------------------------------------------

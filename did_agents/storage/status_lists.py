@@ -31,12 +31,11 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, Row, bindparam, func, select, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Insert
 
 from did_agents.errors import ConflictError, NotFoundError, StorageError
-from did_agents.storage.engine import backend_of
-from did_agents.storage.prepared import execute_direct, ignoring_conflicts
+from did_agents.storage.engine import Backend
+from did_agents.storage.prepared import dialect_insert, execute_direct, ignoring_conflicts, per_backend
 from did_agents.storage.schema import status_allocations, status_lists
 
 __all__ = [
@@ -81,10 +80,6 @@ _GUARDED_CLAIM_SOURCE: Final = select(
     bindparam("b_credential", type_=status_allocations.c.credential_id.type),
     bindparam("b_now", type_=status_allocations.c.allocated_at.type),
 ).where(_l.id == bindparam("b_id"), _l.size > bindparam("b_index"))
-_GUARDED_CLAIMS: Final[dict[str, Insert]] = {}
-# The same claim for two lists at once (issuance claims a revocation and a suspension
-# index): one INSERT ... SELECT ... UNION ALL SELECT ..., RETURNING the rows that landed.
-_PAIR_CLAIMS: Final[dict[str, Insert]] = {}
 
 
 def _claim_source(n: int) -> Any:
@@ -96,48 +91,32 @@ def _claim_source(n: int) -> Any:
     ).where(_l.id == bindparam(f"b_id{n}"), _l.size > bindparam(f"b_index{n}"))
 
 
-def _pair_claim(conn: Connection) -> Insert:
-    backend = backend_of(conn)
-    statement = _PAIR_CLAIMS.get(backend)
-    if statement is None:
-        base = (
-            postgresql.insert(status_allocations)
-            if backend == "postgresql"
-            else sqlite.insert(status_allocations)
+# The same claim for two lists at once (issuance claims a revocation and a suspension
+# index): one INSERT ... SELECT ... UNION ALL SELECT ..., RETURNING the rows that landed.
+@per_backend
+def _pair_claim(backend: Backend) -> Insert:
+    # SQLite: the compound SELECT's last member has a WHERE, so ON CONFLICT parses.
+    return (
+        dialect_insert(backend, status_allocations)
+        .from_select(
+            ["list_id", "status_index", "credential_id", "allocated_at"],
+            union_all(_claim_source(0), _claim_source(1)),
         )
-        # SQLite: the compound SELECT's last member has a WHERE, so ON CONFLICT parses.
-        statement = (
-            base.from_select(
-                ["list_id", "status_index", "credential_id", "allocated_at"],
-                union_all(_claim_source(0), _claim_source(1)),
-            )
-            .on_conflict_do_nothing()
-            .returning(_a.list_id, _a.status_index)
-        )
-        _PAIR_CLAIMS[backend] = statement
-    return statement
+        .on_conflict_do_nothing()
+        .returning(_a.list_id, _a.status_index)
+    )
 
 
-def _guarded_claim(conn: Connection) -> Insert:
-    backend = backend_of(conn)
-    statement = _GUARDED_CLAIMS.get(backend)
-    if statement is None:
-        base = (
-            postgresql.insert(status_allocations)
-            if backend == "postgresql"
-            else sqlite.insert(status_allocations)
-        )
-        # SQLite: INSERT ... SELECT ... ON CONFLICT needs the SELECT's WHERE (it has one)
-        # to parse; rowcount is asked for explicitly as in ignoring_conflicts.
-        statement = (
-            base.from_select(
-                ["list_id", "status_index", "credential_id", "allocated_at"], _GUARDED_CLAIM_SOURCE
-            )
-            .on_conflict_do_nothing()
-            .execution_options(preserve_rowcount=True)
-        )
-        _GUARDED_CLAIMS[backend] = statement
-    return statement
+@per_backend
+def _guarded_claim(backend: Backend) -> Insert:
+    # SQLite: INSERT ... SELECT ... ON CONFLICT needs the SELECT's WHERE (it has one)
+    # to parse; rowcount is asked for explicitly as in ignoring_conflicts.
+    return (
+        dialect_insert(backend, status_allocations)
+        .from_select(["list_id", "status_index", "credential_id", "allocated_at"], _GUARDED_CLAIM_SOURCE)
+        .on_conflict_do_nothing()
+        .execution_options(preserve_rowcount=True)
+    )
 
 
 # Compare-and-swap on the version (SECURITY FLT-06).
