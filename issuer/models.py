@@ -19,6 +19,7 @@ __all__ = [
     "KeyRotation",
     "OnboardingOut",
     "StatusUpdate",
+    "StatusUpdateOut",
     "UserOut",
     "UserPatch",
     "UserRegistration",
@@ -26,7 +27,144 @@ __all__ = [
 
 SecuringFormat = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "jose"]
 
-_CAPS_EXAMPLE: list[Any] = [{"resource": "https://mcp.urbanbites.example/mcp", "scopes": ["orders:read", "orders:create"]}]
+_CAPS_EXAMPLE: list[Any] = [
+    {"resource": "https://mcp.urbanbites.example/mcp", "scopes": ["orders:read", "orders:create"]}
+]
+
+# -- OpenAPI examples: the Urban Bites story (DESIGN §4) -----------------------------------------------
+# Keys and DIDs are real (generated for these examples); proof values are shaped like real ones.
+# No member is null: FastAPI drops null members from the OpenAPI document it serves, so an example
+# with one would show a required member as missing.
+# tests/issuer/test_openapi_examples.py validates every example against its model and sends the
+# request examples to the live routes.
+
+_ORG = "did:web:urbanbites.example"
+_ORG_KEY = f"{_ORG}#gmx7xuo_ohRmdBvkPndyjxlwkTeyM7_HUMvFQPX_Fwo"
+_SMITH = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+_ORDERING_AGENT = "did:key:z6MktN1XC5NxT5LV12wxrMmR2ZU5i989vSrBDKh1uNfvo8b5"
+_PAYMENT_AGENT = "did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH"
+_KITCHEN_AGENT = f"{_ORG}:agents:0e8c0f39b15b4c19b0628e58d73229d4"
+_REVOCATION_LIST = "https://urbanbites.example/status/97ecf7d5a8fb909f"
+_SUSPENSION_LIST = "https://urbanbites.example/status/502a406a2b3c80c3"
+_ISSUED_AT = "2026-12-01T09:00:00Z"
+_CREDENTIAL_CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/did-agents/v1"]
+_VC_API_CREDENTIAL_ID = "urn:uuid:7f3c9f4e-8c1e-4f5e-9d0a-1b2c3d4e5f60"
+
+
+def _status_entry(list_url: str, purpose: str, index: int) -> dict[str, Any]:
+    """A BitstringStatusListEntry (BSL §2.1)."""
+    return {
+        "id": f"{list_url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": purpose,
+        "statusListIndex": str(index),
+        "statusListCredential": list_url,
+    }
+
+
+def _proof(value: str) -> dict[str, Any]:
+    """A Data Integrity proof by the organization's key (VC DI §2.1)."""
+    return {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "created": _ISSUED_AT,
+        "verificationMethod": _ORG_KEY,
+        "proofPurpose": "assertionMethod",
+        "proofValue": value,
+    }
+
+
+_AGENT_CREDENTIAL_ID = "urn:uuid:16b5f040-1b6a-4592-aa57-344ba52719b2"
+_AGENT_CREDENTIAL: dict[str, Any] = {
+    "@context": _CREDENTIAL_CONTEXT,
+    "id": _AGENT_CREDENTIAL_ID,
+    "type": ["VerifiableCredential", "AgentCapabilityCredential"],
+    "issuer": _ORG,
+    "validFrom": _ISSUED_AT,
+    "validUntil": "2027-12-01T09:00:00Z",
+    "credentialSubject": {
+        "id": _ORDERING_AGENT,
+        "name": "Urban Bites ordering assistant",
+        "owner": _SMITH,
+        "agentKind": "delegated",
+        "model": "claude-sonnet-4-5",
+        "version": "1.4.0",
+        "capabilities": _CAPS_EXAMPLE,
+        "delegators": [],
+    },
+    "credentialStatus": [
+        _status_entry(_REVOCATION_LIST, "revocation", 96947),
+        _status_entry(_SUSPENSION_LIST, "suspension", 122532),
+    ],
+    "proof": _proof(
+        "zJQocRjMyKhf2ApRy4XfekG248X4q55UFEucvSw1XCsUjhytZfk8rcwcUTeLaZGagA5Xm6Wg77cCGFicX2Ci8D3c"
+    ),
+}
+
+_AGENT_EXAMPLE: dict[str, Any] = {
+    "id": "434b7ee960044fdaa3680f3f8886e955",
+    "did": _ORDERING_AGENT,
+    "did_method": "key",
+    "name": "Urban Bites ordering assistant",
+    "description": "",
+    "owner": _SMITH,
+    "kind": "delegated",
+    "model": "claude-sonnet-4-5",
+    "version": "1.4.0",
+    "labels": {},
+    "capabilities": _CAPS_EXAMPLE,
+    "delegators": [],
+    "status": "active",
+    "created_at": _ISSUED_AT,
+    "updated_at": _ISSUED_AT,
+    "credential_id": _AGENT_CREDENTIAL_ID,
+    "credential": _AGENT_CREDENTIAL,
+}
+
+# A list does not carry credentials: no credential_id, no credential.
+_LISTED_AGENT = {k: v for k, v in _AGENT_EXAMPLE.items() if k not in {"credential_id", "credential"}}
+
+_ROLE_CREDENTIAL_ID = "urn:uuid:e49ede9a-26a1-4a11-b55c-88842d1ee6ba"
+_USER_EXAMPLE: dict[str, Any] = {
+    "did": _SMITH,
+    "name": "smith",
+    "roles": ["staff"],
+    "status": "active",
+    "created_at": _ISSUED_AT,
+    "updated_at": _ISSUED_AT,
+    "credential_id": _ROLE_CREDENTIAL_ID,
+    "credential": {
+        "@context": _CREDENTIAL_CONTEXT,
+        "id": _ROLE_CREDENTIAL_ID,
+        "type": ["VerifiableCredential", "RoleCredential"],
+        "issuer": _ORG,
+        "validFrom": _ISSUED_AT,
+        "validUntil": "2027-12-01T09:00:00Z",
+        "credentialSubject": {
+            "id": _SMITH,
+            "roles": ["staff"],
+            "capabilities": [{"resource": "https://mcp.urbanbites.example/mcp", "scopes": ["orders:read"]}],
+        },
+        "credentialStatus": [_status_entry(_REVOCATION_LIST, "revocation", 17956)],
+        "proof": _proof(
+            "z4pvAc8H9GDB1kwsexY7kMZBLzp8UPTRE6dfk66KcwTpLfKjLDNyvHBUXtHDzJvQGxURzKKc2UmxztJWj5crzdH6N"
+        ),
+    },
+}
+
+# JWS compact serializations, shortened: the header of a did-agents-pop+jwt proof, then "...".
+_POP_JWS = "eyJhbGciOiJFZERTQSIsInR5cCI6ImRpZC1hZ2VudHMtcG9wK2p3dCJ9..."
+
+# The VC API example: a plain VCDM 2.0 credential for smith, issued with a revocation entry.
+_VC_API_CREDENTIAL: dict[str, Any] = {
+    "@context": ["https://www.w3.org/ns/credentials/v2"],
+    "id": _VC_API_CREDENTIAL_ID,
+    "type": ["VerifiableCredential"],
+    "issuer": _ORG,
+    "validFrom": _ISSUED_AT,
+    "validUntil": "2027-12-01T09:00:00Z",
+    "credentialSubject": {"id": _SMITH, "name": "smith"},
+}
 
 
 class _Request(BaseModel):
@@ -39,10 +177,25 @@ class CapabilityIn(_Request):
 
 
 class AgentChallengeRequest(_Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"did": _PAYMENT_AGENT}, {}]})
+
     did: str | None = Field(default=None, max_length=2048, description="Bind the challenge to this DID.")
 
 
 class ChallengeOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "challenge": "H6aKOyshBKvcvqnzvrCYdW8MNOgLZOOcANwCTjyhgks",
+                    "audience": _ORG,
+                    "expires_at": "2026-12-01T09:05:00Z",
+                    "typ": "did-agents-pop+jwt",
+                }
+            ]
+        }
+    )
+
     challenge: str
     audience: str = Field(description="The `aud` the proof must carry: the organization DID.")
     expires_at: datetime
@@ -59,14 +212,16 @@ class AgentRegistration(_Request):
                 {
                     "mode": "generate",
                     "name": "Urban Bites ordering assistant",
-                    "owner": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+                    "owner": _SMITH,
                     "kind": "delegated",
+                    "model": "claude-sonnet-4-5",
+                    "version": "1.4.0",
                     "capabilities": _CAPS_EXAMPLE,
                 },
                 {
                     "mode": "did_key",
-                    "did": "did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH",
-                    "proof": "eyJhbGciOiJFZERTQSIsInR5cCI6ImRpZC1hZ2VudHMtcG9wK2p3dCJ9...",
+                    "did": _PAYMENT_AGENT,
+                    "proof": _POP_JWS,
                     "name": "Payment agent",
                     "owner": "mailto:payments@urbanbites.example",
                     "kind": "autonomous",
@@ -80,7 +235,9 @@ class AgentRegistration(_Request):
     mode: Literal["generate", "did_key", "did_web"] = "generate"
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
-    owner: str = Field(max_length=2048, description="DID or URL (e.g. mailto:) of the accountable human/team.")
+    owner: str = Field(
+        max_length=2048, description="DID or URL (e.g. mailto:) of the accountable human/team."
+    )
     kind: Literal["delegated", "autonomous"]
     model: str | None = Field(default=None, max_length=200)
     version: str | None = Field(default=None, max_length=64)
@@ -96,6 +253,10 @@ class AgentRegistration(_Request):
 
 
 class AgentOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [_AGENT_EXAMPLE, {**_AGENT_EXAMPLE, "status": "suspended"}]}
+    )
+
     id: str
     did: str
     did_method: str
@@ -112,7 +273,9 @@ class AgentOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     credential_id: str | None = None
-    credential: dict[str, Any] | None = Field(default=None, description="The current AgentCapabilityCredential.")
+    credential: dict[str, Any] | None = Field(
+        default=None, description="The current AgentCapabilityCredential."
+    )
 
 
 class OnboardingOut(AgentOut):
@@ -121,10 +284,49 @@ class OnboardingOut(AgentOut):
         alias="privateKeyJwk",
         description="mode generate only: the agent's private key. Returned once, never stored.",
     )
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    **_AGENT_EXAMPLE,
+                    "privateKeyJwk": {
+                        "kty": "OKP",
+                        "crv": "Ed25519",
+                        "x": "zqtKWizmHjgrdfjFMIUSeWqdmq4CE9HlwYCZ36RaXjQ",
+                        "d": "6uu26bsW2k8q0z3oGXfJDv2blxYMxUIQgU3-wxKAlyA",
+                    },
+                }
+            ]
+        },
+    )
 
 
 class AgentList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            **_LISTED_AGENT,
+                            "id": "0e8c0f39b15b4c19b0628e58d73229d4",
+                            "did": _KITCHEN_AGENT,
+                            "did_method": "web",
+                            "name": "Urban Bites kitchen agent",
+                            "kind": "autonomous",
+                            "owner": "mailto:kitchen@urbanbites.example",
+                        },
+                        _LISTED_AGENT,
+                    ],
+                    "limit": 2,
+                    "offset": 0,
+                    "next_offset": 2,
+                }
+            ]
+        }
+    )
+
     items: list[AgentOut]
     limit: int
     offset: int
@@ -132,6 +334,22 @@ class AgentList(BaseModel):
 
 
 class AgentPatch(_Request):
+    """Only the members present change."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": "1.5.0",
+                    "capabilities": [
+                        {"resource": "https://mcp.urbanbites.example/mcp", "scopes": ["orders:read"]}
+                    ],
+                }
+            ]
+        },
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     owner: str | None = Field(default=None, max_length=2048)
@@ -145,6 +363,19 @@ class AgentPatch(_Request):
 
 
 class KeyRotation(_Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "publicKeyMultibase": "z6Mkrs4fLDyniQ8yort686fKtR8fAz5uYmjPef34L7tJrYJN",
+                    "proof": _POP_JWS,
+                    "newKeyProof": _POP_JWS,
+                }
+            ]
+        },
+    )
+
     public_key_jwk: dict[str, Any] | None = Field(default=None, alias="publicKeyJwk")
     public_key_multibase: str | None = Field(default=None, alias="publicKeyMultibase", max_length=200)
     proof: str = Field(max_length=8192, description="PoP JWS by the current key (authorizes the rotation).")
@@ -154,9 +385,7 @@ class KeyRotation(_Request):
 class UserRegistration(_Request):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [{"did": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", "roles": ["staff"]}]
-        },
+        json_schema_extra={"examples": [{"did": _SMITH, "roles": ["staff"], "name": "smith"}]},
     )
     did: str = Field(max_length=2048)
     roles: list[str] = Field(min_length=1, max_length=32)
@@ -165,11 +394,18 @@ class UserRegistration(_Request):
 
 
 class UserPatch(_Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"roles": ["staff", "manager"]}]},
+    )
+
     roles: list[str] = Field(min_length=1, max_length=32)
     format: SecuringFormat | None = None
 
 
 class UserOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_USER_EXAMPLE]})
+
     did: str
     name: str | None
     roles: list[str]
@@ -188,13 +424,14 @@ class IssueRequest(_Request):
         json_schema_extra={
             "examples": [
                 {
-                    "credential": {
-                        "@context": ["https://www.w3.org/ns/credentials/v2"],
-                        "type": ["VerifiableCredential"],
-                        "issuer": "did:web:issuer.example",
-                        "credentialSubject": {"id": "did:example:subject", "name": "Alice"},
+                    "credential": _VC_API_CREDENTIAL,
+                    "options": {
+                        "format": "eddsa-rdfc-2022",
+                        "credentialStatus": {
+                            "type": "BitstringStatusListEntry",
+                            "statusPurpose": "revocation",
+                        },
                     },
-                    "options": {"format": "eddsa-rdfc-2022"},
                 }
             ]
         },
@@ -204,6 +441,22 @@ class IssueRequest(_Request):
 
 
 class IssueResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "verifiableCredential": {
+                        **_VC_API_CREDENTIAL,
+                        "credentialStatus": [_status_entry(_REVOCATION_LIST, "revocation", 25846)],
+                        "proof": _proof(
+                            "z2hnUc5yYCUMqe6eQJ7KNfBjD1aCtk5JxRU3cqegen4yGjTTY2WgQ8wW9rCZpjKzvnAj65unW9FGJFTBLVohAfFJx"
+                        ),
+                    }
+                }
+            ]
+        }
+    )
+
     verifiableCredential: dict[str, Any]
 
 
@@ -215,7 +468,7 @@ class StatusUpdate(_Request):
         json_schema_extra={
             "examples": [
                 {
-                    "credentialId": "urn:uuid:7f3c9f4e-8c1e-4f5e-9d0a-1b2c3d4e5f60",
+                    "credentialId": _VC_API_CREDENTIAL_ID,
                     "credentialStatus": [{"type": "BitstringStatusListCredential", "status": "revoked"}],
                 }
             ]
@@ -223,6 +476,17 @@ class StatusUpdate(_Request):
     )
     credentialId: str = Field(max_length=512)
     credentialStatus: list[dict[str, Any]] = Field(min_length=1, max_length=2)
+
+
+class StatusUpdateOut(BaseModel):
+    """The credential and the statuses it has now."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"credentialId": _VC_API_CREDENTIAL_ID, "status": ["revoked"]}]}
+    )
+
+    credentialId: str
+    status: list[str]
 
 
 class ErrorOut(BaseModel):

@@ -39,6 +39,25 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(prefix="/agents", tags=["agents"], responses=_ERRORS)
 
+_KITCHEN_AGENT = "did:web:urbanbites.example:agents:0e8c0f39b15b4c19b0628e58d73229d4"
+_KITCHEN_KEY = f"{_KITCHEN_AGENT}#dEW1FFPgjmd8sHagSHu71SXQuAFyjoiMWVmwrNIKp9M"
+_HOSTED_DOCUMENT_EXAMPLE = {
+    "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+    "id": _KITCHEN_AGENT,
+    "verificationMethod": [
+        {
+            "id": _KITCHEN_KEY,
+            "type": "Multikey",
+            "controller": _KITCHEN_AGENT,
+            "publicKeyMultibase": "z6Mkrs4fLDyniQ8yort686fKtR8fAz5uYmjPef34L7tJrYJN",
+        }
+    ],
+    "authentication": [_KITCHEN_KEY],
+    "assertionMethod": [_KITCHEN_KEY],
+    "capabilityInvocation": [_KITCHEN_KEY],
+    "capabilityDelegation": [_KITCHEN_KEY],
+}
+
 
 def _out(agent: Agent, credential_id: str | None = None, credential: Any = None) -> dict[str, Any]:
     return {
@@ -211,7 +230,14 @@ def rotate_key(agent_id: str, body: KeyRotation, issuer: IssuerDep, actor: Admin
 @router.get(
     "/{agent_id}/did.json",
     summary="DID document of a hosted did:web agent",
-    responses={200: {"content": {"application/did+json": {}}}},
+    response_class=Response,  # the route answers application/did+json itself
+    responses={
+        200: {
+            "content": {
+                "application/did+json": {"schema": {"type": "object"}, "example": _HOSTED_DOCUMENT_EXAMPLE}
+            }
+        }
+    },
 )
 def hosted_document(agent_id: str, issuer: IssuerDep) -> Response:
     document = core.hosted_did_document(issuer, agent_id)

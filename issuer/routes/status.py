@@ -19,11 +19,44 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["status"])
 
+_ORG = "did:web:urbanbites.example"
+_LIST = "https://urbanbites.example/status/97ecf7d5a8fb909f"
+_STATUS_LIST_EXAMPLE = {
+    "@context": ["https://www.w3.org/ns/credentials/v2"],
+    "id": _LIST,
+    "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+    "issuer": _ORG,
+    "validFrom": "2026-12-01T09:00:00Z",
+    "credentialSubject": {
+        "id": f"{_LIST}#list",
+        "type": "BitstringStatusList",
+        "statusPurpose": "revocation",
+        "encodedList": "uH4sIAAAAAAAAA-3OMQEAAAgDoEWwf1q_VfAQEpAAAAAAAAAAAAAAAMBXcx0AAAAAqAWxSQUGAEAAAA",
+    },
+    "proof": {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "created": "2026-12-01T09:00:00Z",
+        "verificationMethod": f"{_ORG}#gmx7xuo_ohRmdBvkPndyjxlwkTeyM7_HUMvFQPX_Fwo",
+        "proofPurpose": "assertionMethod",
+        "proofValue": "z3FdVKV3xfjZ6UM9g6KvxJnkg1LrfYa6PCduSMJupMgrnoGRuEBLrP7HaTAmtrJZtRWp5YKtnVbB1NgMw56jDtH3X",
+    },
+}
+
 
 @router.get(
     "/status/{list_id}",
     summary="A signed BitstringStatusListCredential",
-    responses={200: {"content": {"application/vc+ld+json": {}}}, 304: {}, 404: {"model": ErrorOut}},
+    response_class=Response,  # the route answers application/vc+ld+json itself
+    responses={
+        200: {
+            "content": {
+                "application/vc+ld+json": {"schema": {"type": "object"}, "example": _STATUS_LIST_EXAMPLE}
+            }
+        },
+        304: {"description": "Not modified: the list version matches If-None-Match"},
+        404: {"model": ErrorOut},
+    },
 )
 def status_list(
     list_id: str,

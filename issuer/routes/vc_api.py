@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, status
 
 from did_agents.issuance import vc_api as core
 from issuer.deps import Admin, IssueActor, IssuerDep
-from issuer.models import ErrorOut, IssueRequest, IssueResponse, StatusUpdate
+from issuer.models import ErrorOut, IssueRequest, IssueResponse, StatusUpdate, StatusUpdateOut
 
 __all__ = ["router"]
 
@@ -30,6 +30,7 @@ def issue(request: Request, body: IssueRequest, issuer: IssuerDep, actor: IssueA
 
 @router.post(
     "/status",
+    response_model=StatusUpdateOut,
     summary="Update a credential's status (VC API: UpdateCredentialStatus)",
     responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 404: {"model": ErrorOut}},
 )
