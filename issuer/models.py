@@ -489,6 +489,62 @@ class StatusUpdateOut(BaseModel):
     status: list[str]
 
 
+_AUDIT_EVENT_EXAMPLE: dict[str, Any] = {
+    # A co-hosted verifier's grant: smith, acting through the ordering agent.
+    "seq": 7,
+    "time": "2026-12-01T09:00:00.000000Z",
+    "type": "token_exchange.granted",
+    "decision": "allowed",
+    "reason": "granted",
+    "subject": _SMITH,
+    "actors": [_ORDERING_AGENT],
+    "client_id": _ORDERING_AGENT,
+    "action": "token_exchange",
+    "resource": "https://mcp.urbanbites.example/mcp",
+    "details": {"scope": "orders:create orders:read", "jti": "Jx2lKq0Yt7bQ9mFv3sWcR1aE8nDzUo4H"},
+    "hash": "9b1f0c3e6f2d4a5b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b",
+}
+
+
+class AuditEventOut(BaseModel):
+    """One event of the hash chain (``hash`` chains it to the event before)."""
+
+    seq: int
+    time: str
+    type: str
+    decision: Literal["allowed", "denied", "info"]
+    reason: str | None
+    subject: str | None
+    actors: list[str]
+    client_id: str | None
+    action: str | None
+    resource: str | None
+    details: dict[str, Any]
+    hash: str
+
+
+class AuditEventList(BaseModel):
+    """A page of events in chain order; ``next_after`` is the ``after`` of the next page."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_AUDIT_EVENT_EXAMPLE], "next_after": 7}]}
+    )
+
+    items: list[AuditEventOut]
+    next_after: int | None
+
+
+class AuditChainCheck(BaseModel):
+    """The hash chain recomputed: ``broken_at`` is the first event whose hash does not match."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "events": 42}]})
+
+    ok: bool
+    events: int
+    broken_at: int | None = None
+    problem: str | None = None
+
+
 class ErrorOut(BaseModel):
     error: str = Field(examples=["invalid_request"])
     error_description: str = Field(examples=["not a valid DID: 'did:bad'"])

@@ -9,14 +9,16 @@ from fastapi import APIRouter, Query
 from did_agents.audit.event import format_time
 from did_agents.issuance.audit import list_events, verify_chain
 from issuer.deps import Auditor, IssuerDep
-from issuer.models import ErrorOut
+from issuer.models import AuditChainCheck, AuditEventList, ErrorOut
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/audit", tags=["audit"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
+router = APIRouter(
+    prefix="/audit", tags=["audit"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
+)
 
 
-@router.get("/events", summary="Audit events in chain order")
+@router.get("/events", response_model=AuditEventList, summary="Audit events in chain order")
 def events(
     issuer: IssuerDep,
     actor: Auditor,
@@ -27,7 +29,9 @@ def events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     with issuer.database.read() as conn:
-        records = list_events(conn, type_prefix=type, subject=subject, decision=decision, after_seq=after, limit=limit)
+        records = list_events(
+            conn, type_prefix=type, subject=subject, decision=decision, after_seq=after, limit=limit
+        )
     return {
         "items": [
             {
@@ -50,7 +54,7 @@ def events(
     }
 
 
-@router.get("/verify", summary="Recompute the hash chain")
+@router.get("/verify", response_model=AuditChainCheck, summary="Recompute the hash chain")
 def verify(issuer: IssuerDep, actor: Auditor) -> dict[str, Any]:
     with issuer.database.read() as conn:
         check = verify_chain(conn)
