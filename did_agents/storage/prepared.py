@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar, cast
 
 from sqlalchemy import Connection, exc
@@ -85,25 +86,45 @@ class DirectResult:
     rowcount: int
 
 
-@dataclass(frozen=True, slots=True)
 class _Plan:
-    sql: str
-    names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    """A statement compiled for SQLite: its SQL and how to turn a parameter dict into the
+    positional values (bind processors applied; binds fixed in the statement filled in)."""
 
-    #: Values of binds fixed in the statement itself (``where(id == 1)``), already processed.
-    constants: Mapping[str, Any]
+    __slots__ = ("_constants", "_fetch", "_processors", "sql")
+
+    def __init__(
+        self,
+        sql: str,
+        names: tuple[str, ...],
+        processors: tuple[Callable[[Any], Any] | None, ...],
+        constants: Mapping[str, Any],
+    ) -> None:
+        self.sql = sql
+        #: Values of binds fixed in the statement itself (``where(id == 1)``), already processed.
+        self._constants = dict(constants)
+        fetch = itemgetter(*names) if names else None
+        # itemgetter of one name returns the value itself, not a 1-tuple.
+        self._fetch: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = (
+            (lambda params: (fetch(params),)) if len(names) == 1 and fetch is not None else fetch
+        )
+        self._processors = tuple(
+            (i, process)
+            for i, (name, process) in enumerate(zip(names, processors, strict=True))
+            if process is not None and name not in constants
+        )
 
     def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        values = []
-        constants = self.constants
-        for name, process in zip(self.names, self.processors, strict=True):
-            if name in constants:
-                values.append(constants[name])
-                continue
-            value = params[name]
-            values.append(process(value) if process is not None else value)
-        return tuple(values)
+        if self._fetch is None:
+            return ()
+        if self._constants:
+            params = {**params, **self._constants}
+        values = self._fetch(params)
+        if not self._processors:
+            return values
+        out = list(values)
+        for i, process in self._processors:
+            out[i] = process(out[i])
+        return tuple(out)
 
 
 _PLANS: Final[dict[tuple[Executable, frozenset[str]], _Plan]] = {}
@@ -137,10 +158,7 @@ def _plan(dialect: Dialect, statement: Executable, keys: frozenset[str]) -> _Pla
         # Python-side column defaults are filled in by SQLAlchemy's execution context.
         raise ValueError("direct execution cannot run statements with Python-side defaults")
     names = tuple(compiled.positiontup)
-    # dialect_impl: the dialect-specific type (SQLite stores DATETIME as text in its own format).
-    processors = tuple(
-        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    )
+    processors = tuple(_bind_processor(compiled.binds[name].type, dialect) for name in names)
     constants: dict[str, Any] = {}
     for name, process in zip(names, processors, strict=True):
         if name in keys:
