@@ -218,3 +218,31 @@ def test_execute_direct_writes_belong_to_the_open_transaction_and_savepoint(db: 
     with db.read() as conn:
         kept = conn.execute(select(replay_cache.c.jti)).scalars().all()
     assert kept == ["t2"]
+
+
+def test_execute_direct_binds_utc_datetimes_with_the_fast_processor(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL runs conn.execute")
+    import did_agents.storage.prepared as prepared
+
+    calls: list[datetime] = []
+    fast = prepared._sqlite_utc_text
+
+    def counting(value: datetime | None) -> str | None:
+        if value is not None:
+            calls.append(value)
+        return fast(value)
+
+    monkeypatch.setattr(prepared, "_sqlite_utc_text", counting)
+    monkeypatch.setattr(prepared, "_PLANS", {})
+    values = {
+        "issuer": "did:key:z6MkA",
+        "jti": "fast",
+        "seen_at": NOW,
+        "expires_at": NOW + timedelta(hours=1),
+    }
+    with db.transaction() as conn:
+        execute_direct(conn, ignoring_conflicts(conn, replay_cache), values)
+    assert calls == [NOW, NOW + timedelta(hours=1)]
