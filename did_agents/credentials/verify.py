@@ -36,7 +36,11 @@ A presentation additionally needs an ``authentication`` proof bound to the
 verifier's ``challenge`` and ``domain`` (``challenge_mismatch``,
 ``domain_mismatch``), its ``holder`` must be the proof's controller
 (``holder_mismatch``), and *every* embedded credential is verified; their
-results are nested in ``VerificationResult.credentials``.
+results are nested in ``VerificationResult.credentials``. A caller that keeps
+state across presentations (the token exchange) injects an
+:class:`EmbeddedVerifier` for the embedded credentials and a
+:class:`TermsVerdicts` for the safe-mode check of the presentation's own terms;
+the rules stay these.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal, Protocol, get_args
 
 from did_agents import strict_json
 from did_agents.clock import Clock, FixedClock
@@ -77,10 +81,12 @@ __all__ = [
     "ALL_FORMATS",
     "DEFAULT_CLOCK_SKEW",
     "DEFAULT_MAX_CREDENTIALS",
+    "EmbeddedVerifier",
     "Format",
     "IssueSuite",
     "Problem",
     "StatusResolver",
+    "TermsVerdicts",
     "VerificationResult",
     "build_presentation",
     "default_suite",
@@ -175,6 +181,23 @@ class VerificationResult:
             out["credentials"] = [c.to_json() for c in self.credentials]
         out["document"] = self.document
         return out
+
+
+class EmbeddedVerifier(Protocol):
+    """Verifies one credential embedded in a presentation, as :func:`verify_credential` would
+    (e.g. ``did_agents.exchange.credential_cache.VerifiedCredentialCache``)."""
+
+    def __call__(
+        self, credential: Mapping[str, Any], /, *, resolver: Resolver, clock: Clock
+    ) -> Awaitable[VerificationResult]: ...
+
+
+class TermsVerdicts(Protocol):
+    """JSON-LD safe mode on a presentation's own terms (``document`` is the presentation less
+    its credentials, proof and JWT claims): raises like ``did_agents.jsonld.expand``, and may
+    remember verdicts (e.g. ``did_agents.exchange.presentation.PresentationTerms``)."""
+
+    def check(self, document: Mapping[str, Any], /) -> None: ...
 
 
 def _fail(
@@ -700,6 +723,10 @@ async def verify_presentation(
     require_holder: bool = True,
     max_bytes: int = strict_json.DEFAULT_MAX_BYTES,
     max_depth: int = strict_json.DEFAULT_MAX_DEPTH,
+    check_bounds: bool = True,
+    verify_credential: EmbeddedVerifier | None = None,
+    terms: TermsVerdicts | None = None,
+    fail_fast: bool = False,
 ) -> VerificationResult:
     """Verify a presentation (JSON with a Data Integrity proof, or a ``vp+jwt``) and every credential in it.
 
@@ -710,9 +737,25 @@ async def verify_presentation(
     ``max_credentials`` credentials is ``too_large`` before any signature work.
     Embedded credentials must each carry their own proof (VCDM §4.12
     "Unsigned Claims": the presentation proof does not vouch for them).
+
+    Injection points (all optional; the rules above stay the same):
+
+    * ``verify_credential`` verifies each embedded credential that carries a
+      proof, one after the other in document order, instead of
+      :func:`verify_credential` (concurrently) with this call's options: formats,
+      cryptosuites, skew and status are then the injected verifier's, so
+      ``status_resolver`` must not be given too;
+    * ``terms`` does the JSON-LD safe-mode check of the presentation's own terms
+      (instead of this module's cache keyed by the verified signature);
+    * ``fail_fast``: when the presentation itself has a problem (holder binding),
+      its credentials are not verified (``credentials`` is empty);
+    * ``check_bounds=False``: the caller has bounded the input's size and depth
+      already (``max_bytes`` / ``max_depth`` are not applied again).
     """
     if not challenge or not domain:
         raise ValueError("a presentation must be verified against a challenge and a domain")
+    if verify_credential is not None and status_resolver is not None:
+        raise ValueError("status is the injected verify_credential's to check, not a status_resolver's")
     ctx = _Context(
         resolver=resolver,
         clock=FixedClock(clock.now()),
@@ -726,7 +769,10 @@ async def verify_presentation(
     fmt: Format | None = None
     document: Mapping[str, Any] | None = presentation if isinstance(presentation, Mapping) else None
     try:
-        _check_input(presentation, max_bytes, max_depth)
+        if check_bounds:
+            _check_input(presentation, max_bytes, max_depth)
+        elif not isinstance(presentation, (str, Mapping)):
+            raise MalformedError("expected a JSON object or a compact JWT", reason="malformed")
         fmt = _jwt_format(presentation) if isinstance(presentation, str) else _document_format(presentation)
         _check_allowed(fmt, allowed_formats)
         if fmt in ("ldp-1.1", "jwt-1.1"):
@@ -754,7 +800,8 @@ async def verify_presentation(
                 leeway=clock_skew,
             )
             document = verified.document
-            _check_input(document, max_bytes, max_depth)
+            if check_bounds:
+                _check_input(document, max_bytes, max_depth)
             controller = verified.verification_method.controller
             vm_id = verified.verification_method.id
         assert document is not None
@@ -779,10 +826,16 @@ async def verify_presentation(
             controller = proof.controller
             vm_id = proof.verification_method.id
             if check_terms and proof.cryptosuite not in _RDFC_SUITES:
-                _check_terms(document, _di_signature("vp", document, vm_id), without=_NOT_VP_TERMS)
+                if terms is not None:
+                    terms.check(_without(document, _NOT_VP_TERMS))
+                else:
+                    _check_terms(document, _di_signature("vp", document, vm_id), without=_NOT_VP_TERMS)
         elif check_terms:
             assert isinstance(presentation, str)
-            _check_terms(document, _jws_signature("vp", presentation, vm_id), without=_NOT_VP_JWT_TERMS)
+            if terms is not None:
+                terms.check(_without(document, _NOT_VP_JWT_TERMS))
+            else:
+                _check_terms(document, _jws_signature("vp", presentation, vm_id), without=_NOT_VP_JWT_TERMS)
     except DIDAgentsError as exc:
         return _fail([Problem.of(exc)], fmt=fmt, document=document)
 
@@ -796,7 +849,14 @@ async def verify_presentation(
         # VCDM §8.x "Spoofing Attack" / SECURITY SEC-33: the holder is who proved possession.
         problems.append(Problem("holder_mismatch", f"the proof was made by {controller}, not by the holder"))
 
-    nested = await asyncio.gather(*(_verify_embedded(entry, ctx) for entry in parsed.credentials))
+    nested: Sequence[VerificationResult] = ()
+    if problems and fail_fast:
+        pass  # the presentation is refused whatever its credentials say
+    elif verify_credential is None:
+        nested = await asyncio.gather(*(_verify_embedded(entry, ctx) for entry in parsed.credentials))
+    else:
+        # In order: a cache sees a credential repeated in the presentation after the first is stored.
+        nested = [await _verify_embedded(entry, ctx, verify_credential) for entry in parsed.credentials]
     for index, result in enumerate(nested):
         if not result.verified:
             codes = ", ".join(result.codes) or "not verified"
@@ -820,7 +880,9 @@ _NOT_VC_JWT_TERMS: Final = _PROOF | _JWT_CLAIMS
 _NOT_VP_JWT_TERMS: Final = _NOT_VP_TERMS | _JWT_CLAIMS
 
 
-async def _verify_embedded(entry: Mapping[str, Any], ctx: _Context) -> VerificationResult:
+async def _verify_embedded(
+    entry: Mapping[str, Any], ctx: _Context, verify: EmbeddedVerifier | None = None
+) -> VerificationResult:
     if not has_type(entry, ENVELOPED_CREDENTIAL_TYPE) and "proof" not in entry:
         # VCDM §8.x "Unsigned Claims", SECURITY SEC-32: proof stripping is refused.
         try:
@@ -833,6 +895,8 @@ async def _verify_embedded(entry: Mapping[str, Any], ctx: _Context) -> Verificat
             document=entry,
             issuer=issuer,
         )
+    if verify is not None:
+        return await verify(entry, resolver=ctx.resolver, clock=ctx.clock)
     return await _verify_credential(entry, ctx)
 
 

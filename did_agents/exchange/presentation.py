@@ -1,28 +1,32 @@
 """The subject token's presentation: its holder proof every time, its credentials through a cache.
 
-:func:`verify_subject_presentation` applies the rules of
-``did_agents.credentials.verify.verify_presentation`` to the VCDM 2.0
-presentations the token exchange accepts (Data Integrity JSON, ``vp+jwt``),
-with two differences that make a repeated exchange cheap:
+:func:`verify_subject_presentation` is
+``did_agents.credentials.verify.verify_presentation`` (which holds the rules)
+used the way the token exchange needs it, for the VCDM 2.0 presentations it
+accepts (Data Integrity JSON, ``vp+jwt``), with two injections that make a
+repeated exchange cheap:
 
-* every embedded credential is verified by an injected ``CredentialVerifier``
-  (the exchange's :class:`~did_agents.exchange.credential_cache.VerifiedCredentialCache`),
+* every embedded credential is verified by the exchange's ``CredentialVerifier``
+  (its :class:`~did_agents.exchange.credential_cache.VerifiedCredentialCache`),
   so an unchanged delegation is not canonicalized and signature-checked again;
 * the JSON-LD safe-mode check of the presentation's *own* terms (VC-DI §2.4.1
-  "Validating Contexts", SECURITY SEC-29/30) is remembered by the exact
-  content it checks: the presentation without ``verifiableCredential``,
-  ``proof`` and JWT claims, which is the same at every exchange of one agent
-  (``@context``, ``type``, ``holder``). Expansion is a function of that content
-  and the bundled contexts, so equal content gives the same verdict.
+  "Validating Contexts", SECURITY SEC-29/30) is remembered by
+  :class:`PresentationTerms` by the exact content it checks: the presentation
+  without ``verifiableCredential``, ``proof`` and JWT claims, which is the same
+  at every exchange of one agent (``@context``, ``type``, ``holder``).
+  Expansion is a function of that content and the bundled contexts, so equal
+  content gives the same verdict.
 
 The holder proof (purpose ``authentication``, the verifier's challenge and
 domain), the data model, the context allowlist and the holder binding are
 checked on every call. Any problem with the presentation itself raises
 ``VerificationError`` with reason ``presentation_<code>`` (the code as
-``verify_presentation`` names it); problems of embedded credentials are left
-in the returned results for the chain's rule 1, which names them better.
-``tests/exchange/test_presentation.py`` checks the verdicts against
-``verify_presentation`` on valid and invalid presentations.
+``verify_presentation`` names it), before any embedded credential is verified;
+problems of embedded credentials are left in the returned results for the
+chain's rule 1, which names them better. The subject token's size and depth
+were bounded when the exchange parsed it (``strict_json``), so they are not
+walked again. ``tests/exchange/test_presentation.py`` checks the verdicts
+against ``verify_presentation`` without injections, cold and warm.
 """
 
 from __future__ import annotations
@@ -33,33 +37,22 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
-from did_agents import multibase, strict_json
-from did_agents.clock import Clock, FixedClock
-from did_agents.credentials.model import (
-    CREDENTIALS_V1_CONTEXT,
-    ENVELOPED_CREDENTIAL_TYPE,
-    Presentation,
-    as_list,
-    has_type,
-    validate_credential,
-    validate_presentation,
-)
-from did_agents.credentials.verify import Problem, VerificationResult
+from did_agents.clock import Clock
+from did_agents.credentials.model import as_list
+from did_agents.credentials.verify import EmbeddedVerifier, VerificationResult, verify_presentation
 from did_agents.delegation.chain import CredentialVerifier
 from did_agents.did.resolver import Resolver
-from did_agents.errors import DIDAgentsError, InputTooLargeError, MalformedError, VerificationError
-from did_agents.jsonld import KNOWN_CONTEXTS, expand
-from did_agents.proofs import data_integrity, jose
+from did_agents.errors import MalformedError, VerificationError
+from did_agents.jsonld import expand
 
 __all__ = ["PresentationTerms", "SubjectPresentation", "verify_subject_presentation"]
 
-#: Cryptosuites whose proof canonicalizes with JSON-LD in safe mode (undefined terms already refused).
-_RDFC_SUITES: Final = frozenset({"eddsa-rdfc-2022", "ecdsa-rdfc-2019"})
-#: VC-JOSE-COSE §3.1.3: registered JWT claims keep their JWT meaning; they are not JSON-LD terms.
-_JWT_CLAIMS: Final = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "nonce", "cnf"})
-_MAX_HEADER: Final = 4096
+#: The formats of the exchange; a ``vc+jwt`` given as the presentation is refused as malformed.
+_FORMATS: Final = frozenset({"data-integrity", "vc+jwt", "vp+jwt"})
+#: Problems of embedded credentials, left to the chain's rule 1.
+_CREDENTIAL_PROBLEM: Final = "invalid_credential"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +69,8 @@ class SubjectPresentation:
 
 
 class PresentationTerms:
-    """The safe-mode verdicts on presentations' own terms, by exact content (bounded LRU)."""
+    """The safe-mode verdicts on presentations' own terms, by exact content (bounded LRU);
+    a ``did_agents.credentials.verify.TermsVerdicts``."""
 
     def __init__(self, max_entries: int = 1024) -> None:
         self._max = max_entries
@@ -100,59 +94,6 @@ class PresentationTerms:
             self._safe.popitem(last=False)
 
 
-def _refusal(exc: DIDAgentsError) -> VerificationError:
-    return _problem(Problem.of(exc))
-
-
-def _problem(problem: Problem) -> VerificationError:
-    return VerificationError(
-        f"subject_token: {problem.message}"[:300], reason=f"presentation_{problem.code}"[:64]
-    )
-
-
-def _jwt_typ(token: str) -> str | None:
-    head = token.partition(".")[0]
-    if not head or len(head) > _MAX_HEADER:
-        raise MalformedError("not a compact JWT", reason="malformed")
-    header = strict_json.loads(multibase.b64url_decode(head))
-    if not isinstance(header, dict):
-        raise MalformedError("JWT header is not an object", reason="malformed")
-    typ = header.get("typ")
-    return typ.removeprefix("application/") if isinstance(typ, str) else None
-
-
-def _check_contexts(document: Mapping[str, Any]) -> None:
-    # VC-DATA-INTEGRITY §2.4.1 "Validating Contexts": only contexts we hold a copy of;
-    # SECURITY SEC-29: no inline context objects.
-    for item in as_list(document.get("@context")):
-        if not isinstance(item, str):
-            raise VerificationError("inline @context objects are not accepted", reason="unknown_context")
-        if item not in KNOWN_CONTEXTS:
-            raise VerificationError(f"JSON-LD context {item[:120]!r} is not known", reason="unknown_context")
-
-
-def _own_terms(document: Mapping[str, Any], *, jwt: bool) -> dict[str, Any]:
-    # Embedded credentials are checked on their own; the proof is not a presentation term.
-    dropped = {"verifiableCredential", "proof", *(_JWT_CLAIMS if jwt else ())}
-    return {name: value for name, value in document.items() if name not in dropped}
-
-
-async def _embedded(
-    entry: Mapping[str, Any], verify: CredentialVerifier, resolver: Resolver, clock: Clock
-) -> VerificationResult:
-    if not has_type(entry, ENVELOPED_CREDENTIAL_TYPE) and "proof" not in entry:
-        # VCDM §8.x "Unsigned Claims", SECURITY SEC-32: the presentation proof does not vouch for it.
-        try:
-            issuer = validate_credential(entry).issuer
-        except DIDAgentsError as exc:
-            return VerificationResult(False, dict(entry), None, problems=(Problem.of(exc),))
-        problem = Problem("missing_proof", "an embedded credential has no proof of its own")
-        return VerificationResult(False, dict(entry), "data-integrity", issuer=issuer, problems=(problem,))
-    result = await verify(entry, resolver=resolver, clock=clock)
-    assert isinstance(result, VerificationResult)
-    return result
-
-
 async def verify_subject_presentation(
     presentation: Mapping[str, Any] | str,
     *,
@@ -169,91 +110,34 @@ async def verify_subject_presentation(
     ``vp+jwt``) against ``challenge`` and ``domain``, then each embedded credential with
     ``verify_credential``. Raises ``VerificationError`` (``presentation_<code>``) when the
     presentation itself does not verify (module docstring)."""
-    if not challenge or not domain:
-        raise ValueError("a presentation must be verified against a challenge and a domain")
-    clock = FixedClock(clock.now())
-    try:
-        controller, vm_id, parsed, fmt = await _holder_proof(
-            presentation, resolver, clock, challenge, domain, terms, max_credentials, clock_skew
-        )
-    except DIDAgentsError as exc:
-        raise _refusal(exc) from exc
-    # VCDM §4.13 and §8.x "Spoofing Attack" / SECURITY SEC-33: the holder is who proved possession.
-    if parsed.holder is None:
-        raise _problem(Problem("missing_property", "the presentation must name its holder"))
-    if parsed.holder != controller:
-        raise _problem(Problem("holder_mismatch", f"the proof was made by {controller}, not by the holder"))
-    results = [await _embedded(entry, verify_credential, resolver, clock) for entry in parsed.credentials]
-    return SubjectPresentation(
-        document=parsed.data,
-        format=fmt,
-        holder=parsed.holder,
-        verification_method=vm_id,
-        entries=parsed.credentials,
-        credentials=tuple(results),
-    )
-
-
-async def _holder_proof(
-    presentation: Mapping[str, Any] | str,
-    resolver: Resolver,
-    clock: Clock,
-    challenge: str,
-    domain: str,
-    terms: PresentationTerms,
-    max_credentials: int,
-    clock_skew: timedelta,
-) -> tuple[str, str, Presentation, Literal["data-integrity", "vp+jwt"]]:
-    """``(controller, verification method, parsed presentation, format)`` of one whose proof,
-    contexts and own terms check out; the rules and their order are ``verify_presentation``'s."""
-    if isinstance(presentation, str):
-        typ = _jwt_typ(presentation)
-        if typ == jose.VC_JWT_TYP:
-            raise MalformedError("a JWT presentation must be typed vp+jwt", reason="malformed")
-        if typ != jose.VP_JWT_TYP:
-            # VCDM 1.1 JWTs (typ "JWT" or none) are verifiable elsewhere, not exchanged.
-            raise VerificationError("format jwt-1.1 is not accepted here", reason="unsupported_format")
-        verified = await jose.verify_vp_jwt(
-            presentation,
-            resolver=resolver,
-            clock=clock,
-            challenge=challenge,
-            domain=domain,
-            leeway=clock_skew,
-        )
-        document: Mapping[str, Any] = verified.document
-        _count(document, max_credentials)
-        parsed = validate_presentation(document, validate_credentials=False)
-        terms.check(_own_terms(document, jwt=True))
-        return verified.verification_method.controller, verified.verification_method.id, parsed, "vp+jwt"
-    document = presentation
-    context = document.get("@context")
-    first = context[0] if isinstance(context, list) and context else context
-    if first == CREDENTIALS_V1_CONTEXT:
-        # VCDM 1.1 presentations are verifiable elsewhere, not exchanged.
-        raise VerificationError("format ldp-1.1 is not accepted here", reason="unsupported_format")
-    _count(document, max_credentials)
-    parsed = validate_presentation(document, validate_credentials=False)
-    if "proof" not in document:
-        raise VerificationError("the presentation has no proof", reason="missing_proof")
-    _check_contexts(document)
-    proof = await data_integrity.verify_proof(
-        document,
+    result = await verify_presentation(
+        presentation,
         resolver=resolver,
-        expected_purpose="authentication",
         clock=clock,
         challenge=challenge,
         domain=domain,
-        max_clock_skew=clock_skew,
+        max_credentials=max_credentials,
+        allowed_formats=_FORMATS,
+        clock_skew=clock_skew,
+        check_bounds=False,
+        # The exchange's verifiers answer VerificationResult (VerifiedCredentialCache).
+        verify_credential=cast(EmbeddedVerifier, verify_credential),
+        terms=terms,
+        fail_fast=True,
     )
-    if proof.cryptosuite not in _RDFC_SUITES:
-        terms.check(_own_terms(document, jwt=False))
-    return proof.controller, proof.verification_method.id, parsed, "data-integrity"
-
-
-def _count(document: Mapping[str, Any], max_credentials: int) -> None:
-    # DESIGN §10: bounded before any credential is verified (SECURITY SEC-42).
-    value = document.get("verifiableCredential")
-    count = len(value) if isinstance(value, list) else (0 if value is None else 1)
-    if count > max_credentials:
-        raise InputTooLargeError(f"the presentation holds {count} credentials; at most {max_credentials}")
+    for problem in result.problems:
+        if problem.code != _CREDENTIAL_PROBLEM:
+            raise VerificationError(
+                f"subject_token: {problem.message}"[:300], reason=f"presentation_{problem.code}"[:64]
+            )
+    document = result.document
+    assert document is not None and result.holder is not None and result.verification_method is not None
+    return SubjectPresentation(
+        document=document,
+        format="vp+jwt" if result.format == "vp+jwt" else "data-integrity",
+        holder=result.holder,
+        verification_method=result.verification_method,
+        # The very objects the credential results are for (validate_presentation's entries).
+        entries=tuple(as_list(document.get("verifiableCredential"))),
+        credentials=result.credentials,
+    )

@@ -1,6 +1,9 @@
-"""The exchange's presentation check (did_agents/exchange/presentation.py) gives the verdicts of
-``verify_presentation`` on the formats the exchange accepts, valid and invalid, with and
-without its caches warm."""
+"""The exchange's presentation check (did_agents/exchange/presentation.py, an adapter over
+``verify_presentation`` with the exchange's caches injected) gives the verdicts of
+``verify_presentation`` without injections on the formats the exchange accepts, valid and
+invalid, with and without its caches warm; and ``verify_presentation``'s injection points
+(``verify_credential``, ``terms``, ``fail_fast``, ``check_bounds``) do what the adapter
+relies on."""
 
 from __future__ import annotations
 
@@ -14,7 +17,14 @@ from typing import Any
 import pytest
 
 from did_agents import jws, multibase
-from did_agents.credentials.verify import build_presentation, verify_presentation
+from did_agents.clock import Clock
+from did_agents.credentials.verify import (
+    VerificationResult,
+    build_presentation,
+    verify_credential,
+    verify_presentation,
+)
+from did_agents.did.resolver import Resolver
 from did_agents.errors import VerificationError
 from did_agents.exchange.credential_cache import VerifiedCredentialCache
 from did_agents.exchange.presentation import PresentationTerms, verify_subject_presentation
@@ -279,3 +289,131 @@ def test_presentation_terms_are_checked_once_per_content(monkeypatch: pytest.Mon
             terms.check(vp)
         assert refused.value.reason == "undefined_term"
     assert len(expansions) == 4
+
+
+# -- verify_presentation's injection points -------------------------------------------------
+
+
+class _RecordingVerifier:
+    """An ``EmbeddedVerifier`` that records the credentials it is given."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    async def __call__(self, credential: Any, /, *, resolver: Resolver, clock: Clock) -> VerificationResult:
+        self.seen.append(credential)
+        return await verify_credential(
+            credential, resolver=resolver, clock=clock, allowed_formats=FORMATS, clock_skew=SKEW
+        )
+
+
+class _RecordingTerms:
+    """A ``TermsVerdicts`` that records what it is asked and accepts everything."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def check(self, document: Any, /) -> None:
+        self.seen.append(dict(document))
+
+
+def _verify(w: UrbanBites, presentation: Presentation, **options: Any) -> VerificationResult:
+    arguments: dict[str, Any] = {
+        "resolver": w.resolver,
+        "clock": w.clock,
+        "challenge": NONCE,
+        "domain": DOMAIN,
+        "allowed_formats": FORMATS,
+        "max_credentials": MAX_CREDENTIALS,
+        "clock_skew": SKEW,
+    }
+    arguments.update(options)
+    return asyncio.run(verify_presentation(copy.deepcopy(presentation), **arguments))
+
+
+@pytest.mark.parametrize("suite", ["eddsa-jcs-2022", "jose"])
+def test_injected_verifier_gets_every_embedded_credential_with_a_proof_in_order(suite: str) -> None:
+    """VCDM §4.12 "Unsigned Claims" stays verify_presentation's: an unsigned entry never reaches
+    the injected verifier; every other entry does, the very object, in document order."""
+    w = UrbanBites(suite)
+    verifier = _RecordingVerifier()
+    result = _verify(w, _cases(w)["stripped_proof"](), verify_credential=verifier)
+    assert result.document is not None
+    entries = result.document["verifiableCredential"]
+    assert len(verifier.seen) == 2
+    assert all(seen is entry for seen, entry in zip(verifier.seen, entries[1:], strict=True))
+    assert result.credentials[0].codes == ("missing_proof",)
+    assert [c.verified for c in result.credentials] == [False, True, True]
+    assert result.codes == ("invalid_credential",)
+
+
+def test_status_resolver_with_an_injected_verifier_is_misuse() -> None:
+    w = UrbanBites("eddsa-jcs-2022")
+
+    async def fetch(url: str) -> dict[str, Any]:
+        raise AssertionError(url)
+
+    with pytest.raises(ValueError, match="status"):
+        _verify(w, _cases(w)["valid"](), verify_credential=_RecordingVerifier(), status_resolver=fetch)
+
+
+@pytest.mark.parametrize(
+    ("suite", "asked"),
+    [("eddsa-jcs-2022", True), ("jose", True), ("eddsa-rdfc-2022", False)],
+)
+def test_injected_terms_check_the_presentations_own_terms(suite: str, asked: bool) -> None:
+    """Safe mode (SECURITY SEC-30) on the presentation less its credentials, proof and JWT claims
+    (VC-JOSE-COSE §3.1.3), through the injected ``terms``; RDFC proofs expand the document anyway."""
+    w = UrbanBites(suite)
+    terms = _RecordingTerms()
+    result = _verify(w, _cases(w)["valid"](), terms=terms)
+    assert result.verified
+    assert [set(seen) for seen in terms.seen] == ([{"@context", "type", "holder"}] if asked else [])
+
+
+def test_injected_terms_give_the_verdict() -> None:
+    """The injected ``terms`` replaces the module's own check: its verdict is the one reported."""
+    w = UrbanBites("eddsa-jcs-2022")
+    presentation = _cases(w)["undefined_term"]()
+    assert _verify(w, presentation).codes == ("undefined_term",)
+    assert _verify(w, presentation, terms=_RecordingTerms()).verified
+
+
+@pytest.mark.parametrize("suite", ["eddsa-jcs-2022", "eddsa-rdfc-2022"])
+@pytest.mark.parametrize(
+    ("case", "code"), [("holder_mismatch", "holder_mismatch"), ("missing_holder", "missing_property")]
+)
+def test_fail_fast_verifies_no_credential_of_a_presentation_with_its_own_problem(
+    suite: str, case: str, code: str
+) -> None:
+    """Holder binding (VCDM "Spoofing Attack", SECURITY SEC-33) refused after a valid Data Integrity
+    proof: with ``fail_fast`` the embedded credentials are not verified at all; without it they
+    are, and reported. (A ``vp+jwt`` is refused by the JOSE module before any of this.)"""
+    w = UrbanBites(suite)
+    presentation = _cases(w)[case]()
+    verifier = _RecordingVerifier()
+    fast = _verify(w, presentation, verify_credential=verifier, fail_fast=True)
+    assert fast.codes == (code,)
+    assert fast.credentials == ()
+    assert verifier.seen == []
+    full = _verify(w, presentation, verify_credential=verifier)
+    assert full.codes == (code,)
+    assert len(full.credentials) == len(verifier.seen) == 3
+
+
+@pytest.mark.parametrize("suite", ["eddsa-jcs-2022", "jose"])
+def test_check_bounds_off_leaves_size_to_the_caller(suite: str) -> None:
+    """DESIGN §10 bounds are applied unless the caller bounded the input itself."""
+    w = UrbanBites(suite)
+    presentation = _cases(w)["valid"]()
+    assert _verify(w, presentation, max_bytes=1000).codes == ("too_large",)
+    assert _verify(w, presentation, max_bytes=1000, check_bounds=False).verified
+
+
+def test_subject_presentation_consults_no_credential_verifier_when_the_holder_is_wrong() -> None:
+    """The adapter's caching behaviour: a refused presentation leaves the credential cache alone."""
+    w = UrbanBites("eddsa-jcs-2022")
+    cache = VerifiedCredentialCache(allowed_formats=FORMATS, clock_skew=SKEW)
+    verdict = _ours(w, _cases(w)["holder_mismatch"](), cache, PresentationTerms())
+    assert verdict == ("presentation_holder_mismatch", ())
+    assert (cache.hits, cache.misses, len(cache)) == (0, 0, 0)
