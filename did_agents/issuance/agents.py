@@ -37,7 +37,7 @@ from did_agents.credentials.model import is_url
 from did_agents.did import key as did_key
 from did_agents.did.document import parse_did
 from did_agents.errors import ConflictError, MalformedError, NotFoundError
-from did_agents.issuance.context import Actor, Issuer
+from did_agents.issuance.context import Actor, Audited, Issuer
 from did_agents.issuance.credentials import (
     AGENT_CAPABILITY_CREDENTIAL,
     agent_capability_credential,
@@ -68,6 +68,7 @@ __all__ = [
     "list_agents",
     "offboard_agent",
     "onboard_agent",
+    "onboard_agent_async",
     "resume_agent",
     "rotate_hosted_key",
     "suspend_agent",
@@ -351,19 +352,28 @@ def agent_challenge(issuer: Issuer, actor: Actor, *, did: str | None = None) -> 
 
 def onboard_agent(issuer: Issuer, request: OnboardingRequest, actor: Actor) -> OnboardingResult:
     """Register an agent and issue its first AgentCapabilityCredential (see module doc)."""
+    return issuer.run_audited(_onboarding(issuer, request), actor)
+
+
+async def onboard_agent_async(issuer: Issuer, request: OnboardingRequest, actor: Actor) -> OnboardingResult:
+    """:func:`onboard_agent` for async callers (the HTTP route): the event loop goes on while the
+    onboarding waits for the issuer's writer thread and runs there."""
+    return await issuer.run_audited_async(_onboarding(issuer, request), actor)
+
+
+def _onboarding(issuer: Issuer, request: OnboardingRequest) -> Audited[OnboardingResult]:
     subject = request.did if request.mode == "did_key" and isinstance(request.did, str) else None
-    return issuer.audited(
-        type="agent.onboarded",
-        actor=actor,
-        subject=subject[:2048] if subject else None,
-        action=f"onboard:{request.mode}" if request.mode in ("generate", "did_key", "did_web") else "onboard",
-        work=lambda conn: _onboard(conn, issuer, request),
-        describe=lambda r: {
+    return Audited(
+        "agent.onboarded",
+        lambda conn: _onboard(conn, issuer, request),
+        lambda r: {
             "subject": r.agent.did,
             "agent_id": r.agent.id,
             "credential_id": r.credential_id,
             "format": r.credential.format,
         },
+        subject=subject[:2048] if subject else None,
+        action=f"onboard:{request.mode}" if request.mode in ("generate", "did_key", "did_web") else "onboard",
     )
 
 

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
 
@@ -31,7 +31,7 @@ from did_agents.issuance.organization import OrganizationIdentity
 from did_agents.keystore import KeyStore
 from did_agents.storage.database import Database
 
-__all__ = ["Actor", "Issuer", "IssuerConfig", "is_audited", "mark_audited"]
+__all__ = ["Actor", "Audited", "Issuer", "IssuerConfig", "is_audited", "mark_audited"]
 
 T = TypeVar("T")
 AUDITED_ATTRIBUTE = "_did_agents_audited"
@@ -101,37 +101,27 @@ class Issuer:
         details: Mapping[str, Any] | None = None,
     ) -> T:
         """Run ``work`` and its ``<type>`` audit event in one transaction (see module doc)."""
-        base_details = {"operator": actor.id, **(details or {})}
+        return self.run_audited(
+            Audited(type, work, describe, subject=subject, action=action, resource=resource, details=details),
+            actor,
+        )
 
-        def unit(conn: Connection) -> T:
-            result = work(conn)
-            extra = describe(result) if describe is not None else {}
-            event = AuditEvent(
-                type=type,
-                decision="allowed",
-                subject=extra.get("subject", subject),
-                action=action,
-                resource=extra.get("resource", resource),
-                details={
-                    **base_details,
-                    **{k: v for k, v in extra.items() if k not in ("subject", "resource")},
-                },
-            )
-            append_event(conn, event, self.clock.now())
-            return result
-
+    def run_audited(self, audited: Audited[T], actor: Actor) -> T:
+        """:meth:`audited`, for a request described by an :class:`Audited`."""
         try:
-            return self.commits.run(unit)
+            return self.commits.run(audited.unit(actor, self.clock))
         except DIDAgentsError as exc:
-            self.record_refusal(
-                type=type,
-                actor=actor,
-                error=exc,
-                subject=subject,
-                action=action,
-                resource=resource,
-                details=details,
-            )
+            self._record(audited.refusal(actor, exc))
+            mark_audited(exc)
+            raise
+
+    async def run_audited_async(self, audited: Audited[T], actor: Actor) -> T:
+        """:meth:`run_audited` from async code: the event loop goes on while the unit waits for
+        the writer and runs (:meth:`GroupCommit.run_async`)."""
+        try:
+            return await self.commits.run_async(audited.unit(actor, self.clock))
+        except DIDAgentsError as exc:
+            await self._record_async(audited.refusal(actor, exc))
             mark_audited(exc)
             raise
 
@@ -147,19 +137,80 @@ class Issuer:
         details: Mapping[str, Any] | None = None,
     ) -> None:
         """Write one ``denied`` event for a refused request (best effort if the database is down)."""
-        event = AuditEvent(
-            type=type,
-            decision="denied",
-            reason=_slug(error.reason),
-            subject=subject if subject is None or len(subject) <= 2048 else None,
-            action=action,
-            resource=resource,
-            details={"operator": actor.id, "status": error.status_code, **(details or {})},
-        )
+        self._record(_refusal_event(type, actor, error, subject, action, resource, details))
+
+    def _record(self, event: AuditEvent) -> None:
         try:
             self.commits.run(lambda conn: append_event(conn, event, self.clock.now()))
         except DIDAgentsError:
-            _log.exception("could not record the audit event of a refused %s request", type)
+            _log.exception("could not record the audit event of a refused %s request", event.type)
+
+    async def _record_async(self, event: AuditEvent) -> None:
+        try:
+            await self.commits.run_async(lambda conn: append_event(conn, event, self.clock.now()))
+        except DIDAgentsError:
+            _log.exception("could not record the audit event of a refused %s request", event.type)
+
+
+@dataclass(frozen=True)
+class Audited(Generic[T]):
+    """A request that writes through :meth:`Issuer.run_audited`: its unit of work ``work``, the
+    ``<type>`` audit event's fields, and ``describe``, which adds fields (``subject``,
+    ``resource``, details) from the work's result."""
+
+    type: str
+    work: Callable[[Connection], T]
+    describe: Callable[[T], Mapping[str, Any]] | None = None
+    subject: str | None = None
+    action: str | None = None
+    resource: str | None = None
+    details: Mapping[str, Any] | None = None
+
+    def unit(self, actor: Actor, clock: Clock) -> Callable[[Connection], T]:
+        """The work and its ``allowed`` event, for one transaction."""
+        base_details = {"operator": actor.id, **(self.details or {})}
+
+        def unit(conn: Connection) -> T:
+            result = self.work(conn)
+            extra = self.describe(result) if self.describe is not None else {}
+            event = AuditEvent(
+                type=self.type,
+                decision="allowed",
+                subject=extra.get("subject", self.subject),
+                action=self.action,
+                resource=extra.get("resource", self.resource),
+                details={
+                    **base_details,
+                    **{k: v for k, v in extra.items() if k not in ("subject", "resource")},
+                },
+            )
+            append_event(conn, event, clock.now())
+            return result
+
+        return unit
+
+    def refusal(self, actor: Actor, error: DIDAgentsError) -> AuditEvent:
+        return _refusal_event(self.type, actor, error, self.subject, self.action, self.resource, self.details)
+
+
+def _refusal_event(
+    type: str,
+    actor: Actor,
+    error: DIDAgentsError,
+    subject: str | None,
+    action: str | None,
+    resource: str | None,
+    details: Mapping[str, Any] | None,
+) -> AuditEvent:
+    return AuditEvent(
+        type=type,
+        decision="denied",
+        reason=_slug(error.reason),
+        subject=subject if subject is None or len(subject) <= 2048 else None,
+        action=action,
+        resource=resource,
+        details={"operator": actor.id, "status": error.status_code, **(details or {})},
+    )
 
 
 def mark_audited(error: DIDAgentsError) -> None:

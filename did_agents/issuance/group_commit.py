@@ -1,11 +1,11 @@
 """Group commit: concurrent write transactions of the issuer share one SQLite commit.
 
 SQLite has one writer at a time, and with ``synchronous=FULL`` every commit
-waits for an fsync of the WAL. Under concurrent requests the writers queue
-(on :class:`~did_agents.storage.database.Database`'s mutex) and each pays its
-own BEGIN, COMMIT and fsync. :class:`GroupCommit` runs the units of work that
-are waiting at the same time in *one* transaction, each inside its own
-``SAVEPOINT``:
+waits for an fsync of the WAL. Under concurrent requests the writers would
+queue (on :class:`~did_agents.storage.database.Database`'s mutex) and each pay
+its own BEGIN, COMMIT and fsync. :class:`GroupCommit` hands every unit of work
+to one writer thread, which runs the units waiting at the same time in *one*
+transaction, each inside its own ``SAVEPOINT``:
 
 * a unit that raises is rolled back to its savepoint alone and gets its own
   exception; the others are unaffected (the same outcome as running them one
@@ -19,16 +19,18 @@ are waiting at the same time in *one* transaction, each inside its own
   serialized transactions would (unique constraints, the audit chain head and
   status allocations behave as before).
 
-The thread that finds no group running leads: it takes up to ``max_group``
-waiting units, runs and commits them, and hands the lead to the first unit
-that arrived meanwhile, so no caller waits for more than the group in front
-of it. Alone, a unit runs in a plain transaction, as :meth:`Database.run`
-would. On PostgreSQL (concurrent writers, its own group commit)
-:meth:`GroupCommit.run` is :meth:`Database.run`.
+Callers wait in their own thread (:meth:`GroupCommit.run`) or on their event
+loop (:meth:`GroupCommit.run_async`: no worker thread is held per request, the
+answer comes back with ``call_soon_threadsafe``). The writer thread starts with
+the first unit and ends after a second without work. Alone, a unit runs in a
+plain transaction, as :meth:`Database.run` would. On PostgreSQL (concurrent
+writers, its own group commit) :meth:`GroupCommit.run` is :meth:`Database.run`
+and :meth:`GroupCommit.run_async` runs it in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,13 +46,17 @@ __all__ = ["GroupCommit"]
 
 T = TypeVar("T")
 
+#: How long the writer thread waits for more work before it ends (a new unit starts another).
+IDLE_SECONDS = 1.0
+
 
 @dataclass(eq=False)
 class _Unit(Generic[T]):
     work: Callable[[Connection], T]
+    #: Set for units of :meth:`GroupCommit.run_async`: the answer goes to this loop's future.
+    loop: asyncio.AbstractEventLoop | None = None
+    future: asyncio.Future[T] | None = None
     ready: threading.Event = field(default_factory=threading.Event)
-    lead: bool = False
-    done: bool = False
     result: Any = None
     error: BaseException | None = None
 
@@ -64,9 +70,10 @@ class GroupCommit:
         self._database = database
         self._max_group = max_group
         self._lock = threading.Lock()
+        self._work_arrived = threading.Condition(self._lock)
+        #: Units waiting for the writer (not yet taken into a group).
         self._queue: list[_Unit[Any]] = []
-        self._leading = False
-        self._leader_thread: int | None = None
+        self._writer: threading.Thread | None = None
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction (perhaps shared) and return its result once committed.
@@ -76,43 +83,63 @@ class GroupCommit:
         """
         if self._database.backend != "sqlite":
             return self._database.run(work)
-        if self._leader_thread == threading.get_ident():
-            # Called from inside a unit: it would wait for the group it is part of.
-            raise RuntimeError("nested write transaction: pass the open connection instead")
         unit: _Unit[T] = _Unit(work)
-        with self._lock:
-            self._queue.append(unit)
-            if not self._leading:
-                self._leading = True
-                unit.lead = True
-        if not unit.lead:
-            unit.ready.wait()
-        if not unit.done:  # made leader, by the caller or by the previous leader
-            self._lead(unit)
+        self._submit(unit)
+        unit.ready.wait()
         if unit.error is not None:
             raise unit.error
         result: T = unit.result
         return result
 
-    def _lead(self, me: _Unit[Any]) -> None:
-        # Invariant: a queue that is not empty has a leader (or one being handed the lead),
-        # and a new leader's unit is first in the queue, so the first group holds it.
+    async def run_async(self, work: Callable[[Connection], T]) -> T:
+        """:meth:`run` for async callers: the event loop goes on while the unit waits and runs.
+
+        A caller cancelled while its unit is queued or running does not stop the unit:
+        it commits (or not) as it would have, and the answer is dropped.
+        """
+        if self._database.backend != "sqlite":
+            return await asyncio.to_thread(self._database.run, work)
+        loop = asyncio.get_running_loop()
+        unit: _Unit[T] = _Unit(work, loop=loop, future=loop.create_future())
+        self._submit(unit)
+        assert unit.future is not None
+        return await unit.future
+
+    def _submit(self, unit: _Unit[Any]) -> None:
+        if self._writer is not None and self._writer is threading.current_thread():
+            # Called from inside a unit: it would wait for the group it is part of.
+            raise RuntimeError("nested write transaction: pass the open connection instead")
         with self._lock:
-            group = self._queue[: self._max_group]
-            del self._queue[: len(group)]
-        self._leader_thread = threading.get_ident()
+            self._queue.append(unit)
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write, name="did-agents-writer", daemon=True)
+                self._writer.start()
+            else:
+                self._work_arrived.notify()
+
+    def _write(self) -> None:
+        me = threading.current_thread()
         try:
-            self._commit(group)
+            while True:
+                with self._lock:
+                    if not self._queue:
+                        self._work_arrived.wait(IDLE_SECONDS)
+                    if not self._queue:
+                        self._writer = None
+                        return
+                    group = self._queue[: self._max_group]
+                    del self._queue[: len(group)]
+                self._commit(group)
         finally:
-            self._leader_thread = None
             with self._lock:
-                if self._queue:
-                    successor = self._queue[0]
-                    successor.lead = True
-                    successor.ready.set()
-                else:
-                    self._leading = False
-        assert me.done
+                if self._writer is me:
+                    # Ended by an exception: whoever waits gets a new writer.
+                    self._writer = None
+                    if self._queue:
+                        self._writer = threading.Thread(
+                            target=self._write, name="did-agents-writer", daemon=True
+                        )
+                        self._writer.start()
 
     def _commit(self, group: list[_Unit[Any]]) -> None:
         try:
@@ -125,10 +152,10 @@ class GroupCommit:
                 except Exception:
                     # Nothing of the group was stored: each unit again, on its own.
                     outcomes = [_attempt_alone(self._database, unit) for unit in group]
-        except BaseException as exc:
+        except BaseException:
             interrupted = StorageError("the shared transaction was interrupted", reason="storage_unavailable")
             for unit in group:
-                _deliver(unit, False, exc if unit.lead else interrupted)
+                _deliver(unit, False, interrupted)
             raise
         for unit, (ok, value) in zip(group, outcomes, strict=True):
             _deliver(unit, ok, value)
@@ -157,9 +184,24 @@ def _attempt(conn: Connection, unit: _Unit[Any]) -> tuple[bool, Any]:
 
 
 def _deliver(unit: _Unit[Any], ok: bool, value: Any) -> None:
+    if unit.future is not None:
+        assert unit.loop is not None
+        try:
+            unit.loop.call_soon_threadsafe(_settle, unit.future, ok, value)
+        except RuntimeError:
+            pass  # the caller's loop is closed: nobody is waiting for the answer
+        return
     if ok:
         unit.result = value
     else:
         unit.error = value
-    unit.done = True
     unit.ready.set()
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():  # the caller was cancelled
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)

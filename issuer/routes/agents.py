@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated, Any
 
@@ -111,8 +110,8 @@ def create_challenge(body: AgentChallengeRequest, issuer: IssuerDep, actor: Admi
 async def onboard(
     body: AgentRegistration, issuer: IssuerDep, actor: Admin, response: Response
 ) -> dict[str, Any]:
-    # Async route with one worker-thread hop for the blocking work (signing, the write
-    # transaction): a sync route would also hop for its response validation.
+    # Async route: the blocking work (key generation, signing, the write transaction) runs on
+    # the issuer's writer thread, grouped with concurrent requests; no worker thread is held.
     request = core.OnboardingRequest(
         mode=body.mode,
         name=body.name,
@@ -131,7 +130,7 @@ async def onboard(
         public_key_multibase=body.public_key_multibase,
         proof=body.proof,
     )
-    result = await asyncio.to_thread(core.onboard_agent, issuer, request, actor)
+    result = await core.onboard_agent_async(issuer, request, actor)
     response.headers["Location"] = f"/agents/{result.agent.id}"
     response.headers["Cache-Control"] = "no-store"  # may carry a private key
     out = _out(result.agent, result.credential_id, result.credential.document)

@@ -3,6 +3,7 @@ commit, each in its own savepoint, with the outcome each would have had alone.""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,10 +14,11 @@ import pytest
 from sqlalchemy import Connection, event, func, insert, select
 
 from did_agents.audit.event import AuditEvent
-from did_agents.errors import ConflictError
-from did_agents.issuance.agents import OnboardingRequest, onboard_agent
+from did_agents.errors import ConflictError, DIDAgentsError
+from did_agents.issuance import group_commit
+from did_agents.issuance.agents import OnboardingRequest, onboard_agent, onboard_agent_async
 from did_agents.issuance.audit import append_event, verify_chain
-from did_agents.issuance.context import Actor
+from did_agents.issuance.context import Actor, is_audited
 from did_agents.issuance.group_commit import GroupCommit
 from did_agents.storage.database import Database
 from did_agents.storage.schema import audit_events, replay_cache, status_allocations
@@ -249,3 +251,111 @@ def test_concurrent_audited_requests_keep_the_chain_and_the_status_indexes_intac
                 select(status_allocations.c.list_id, status_allocations.c.status_index)
             ).all()
         assert len(indexes) == 20 == len(set(indexes))  # two purposes per credential, all distinct
+
+
+# -- async callers --------------------------------------------------------------------------------
+
+
+def test_async_callers_share_the_commit_of_the_units_waiting_with_them(
+    sqlite_db: Database, commits: list[int]
+) -> None:
+    group = GroupCommit(sqlite_db)
+    queued = _Queued(group, _remember("first"))
+
+    async def main() -> list[Any]:
+        tasks = [asyncio.ensure_future(group.run_async(_remember(f"a{i}"))) for i in range(3)]
+        tasks.append(asyncio.ensure_future(group.run_async(_remember("first"))))  # a duplicate
+        for _ in range(int(WAIT * 1000)):  # let them all reach the queue (no sleeping for time)
+            if len(group._queue) == 4:
+                break
+            await asyncio.sleep(0)
+            threading.Event().wait(0.001)
+        assert len(group._queue) == 4
+        # The event loop is free while the writer is busy with the first unit.
+        assert await asyncio.sleep(0, result="loop runs") == "loop runs"
+        queued.release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+    assert queued.finish() == {"first": (True, "first")}
+    assert outcomes[:3] == ["a0", "a1", "a2"]
+    assert isinstance(outcomes[3], ConflictError)  # its own error; the others unaffected
+    assert len(commits) == 2
+    assert _stored(sqlite_db) == {"first", "a0", "a1", "a2"}
+
+
+def test_a_cancelled_async_caller_does_not_stop_its_unit(sqlite_db: Database) -> None:
+    group = GroupCommit(sqlite_db)
+    queued = _Queued(group, _remember("first"))
+
+    async def main() -> None:
+        task = asyncio.ensure_future(group.run_async(_remember("cancelled")))
+        for _ in range(int(WAIT * 1000)):
+            if group._queue:
+                break
+            await asyncio.sleep(0)
+            threading.Event().wait(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        queued.release.set()
+        # Its answer arrives for a cancelled future and is dropped; a later unit still runs.
+        assert await group.run_async(_remember("later")) == "later"
+
+    asyncio.run(main())
+    queued.finish()
+    assert _stored(sqlite_db) == {"first", "cancelled", "later"}
+
+
+def test_postgresql_async_callers_run_each_unit_in_its_own_transaction(db: Database) -> None:
+    group = GroupCommit(db)
+
+    async def main() -> None:
+        assert await group.run_async(_remember("one")) == "one"
+        with pytest.raises(ConflictError):
+            await group.run_async(_remember("one"))
+
+    asyncio.run(main())
+    assert _stored(db) == {"one"}
+
+
+def test_the_writer_ends_when_idle_and_a_new_unit_starts_another(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(group_commit, "IDLE_SECONDS", 0.0)
+    group = GroupCommit(sqlite_db)
+    writers: list[threading.Thread] = []
+
+    def which(conn: Connection) -> str:
+        writers.append(threading.current_thread())
+        return _remember(f"w{len(writers)}")(conn)
+
+    assert group.run(which) == "w1"
+    writers[0].join(WAIT)
+    assert not writers[0].is_alive() and group._writer is None
+    assert group.run(which) == "w2"
+    assert writers[1] is not writers[0]
+    assert _stored(sqlite_db) == {"w1", "w2"}
+
+
+def test_async_onboarding_refusal_is_audited_once_and_writes_nothing_else(
+    db: Database, tmp_path: Path
+) -> None:
+    for harness in make_harness(db, tmp_path):
+        issuer = harness.issuer
+        before = db.row_counts()
+        bad = OnboardingRequest(
+            mode="generate",
+            name="agent",
+            owner="mailto:team@urbanbites.example",
+            kind="delegated",
+            capabilities=[],
+        )
+        with pytest.raises(DIDAgentsError) as refused:
+            asyncio.run(onboard_agent_async(issuer, bad, Actor("operator:alice", "admin")))
+        assert is_audited(refused.value)
+        after = db.row_counts()
+        assert {t: after[t] - before[t] for t in after if after[t] != before[t]} == {"audit_events": 1}
+        with db.read() as conn:
+            last = conn.execute(select(audit_events).order_by(audit_events.c.seq.desc()).limit(1)).one()
+        assert (last.type, last.decision) == ("agent.onboarded", "denied")
