@@ -38,8 +38,12 @@ class FixedClock:
 
 
 def format_datetime(value: datetime) -> str:
-    """XML Schema dateTimeStamp in UTC with a ``Z`` and whole seconds (VCDM 2.0 §4.9)."""
-    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """XML Schema dateTimeStamp in UTC with a ``Z`` and whole seconds (VCDM 2.0 §4.9).
+
+    The year has four digits always (XML Schema 1.1 Part 2 §3.3.7 ``yearFrag``), which
+    ``isoformat`` writes and ``strftime("%Y")`` does not for years before 1000.
+    """
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def parse_datetime(value: object) -> datetime:
