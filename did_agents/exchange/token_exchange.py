@@ -532,11 +532,8 @@ class TokenExchange:
     ) -> TokenResponse:
         now = clock.now()
         iat = int(now.timestamp())
-        lifetime = min(self.config.max_token_lifetime, timedelta(seconds=entry.max_token_lifetime))
-        expiry = now + lifetime
-        # DESIGN §6: exp ≤ the earliest validUntil in the chain and ≤ the configured maximum.
-        if chain.valid_until is not None and chain.valid_until < expiry:
-            expiry = chain.valid_until
+        # DESIGN §6: exp ≤ the earliest validUntil in the chain and ≤ both configured maxima.
+        expiry = entry.token_expiry(now, chain.valid_until, max_lifetime=self.config.max_token_lifetime)
         exp = int(expiry.timestamp())
         if exp <= iat:
             raise VerificationError("the chain expires before a token could be used", reason="chain_validity")

@@ -211,10 +211,16 @@ class ResourcePolicy(_Strict):
                 raise ValueError(f"`allowed_scopes` not in `scopes`: {sorted(unknown)!r}")
         return self
 
-    def token_expiry(self, now: datetime, not_after: datetime | None) -> datetime:
-        """``exp`` for a token minted at ``now``: at most ``max_token_lifetime`` later and never after
-        ``not_after`` (the chain's earliest ``validUntil``; DESIGN §6)."""
-        expiry = now + timedelta(seconds=self.max_token_lifetime)
+    def token_expiry(
+        self, now: datetime, not_after: datetime | None, *, max_lifetime: timedelta | None = None
+    ) -> datetime:
+        """``exp`` for a token minted at ``now`` (DESIGN §6): at most ``max_token_lifetime`` later,
+        and at most ``max_lifetime`` (the service's own cap) when given, and never after
+        ``not_after`` (the chain's earliest ``validUntil``)."""
+        lifetime = timedelta(seconds=self.max_token_lifetime)
+        if max_lifetime is not None:
+            lifetime = min(lifetime, max_lifetime)
+        expiry = now + lifetime
         return expiry if not_after is None else min(expiry, not_after)
 
 
