@@ -15,7 +15,7 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 import httpx
@@ -29,9 +29,11 @@ from did_agents.agent.tokens import (
     TokenEndpointClient,
     refusal_from_body,
 )
-from did_agents.clock import Clock, SystemClock, parse_datetime
+from did_agents.clock import Clock, SystemClock
 from did_agents.credentials.verify import IssueSuite, build_presentation, issue_credential, sign_presentation
-from did_agents.credentials.vocabulary import ParentCredential, build_delegation_credential
+from did_agents.credentials.vocabulary import build_delegation_credential
+from did_agents.delegation.capabilities import capabilities_to_json, parse_capabilities
+from did_agents.delegation.narrowing import check_narrowing
 from did_agents.did import key as did_key
 from did_agents.errors import ConfigurationError, KeyStoreError, MalformedError, VerificationError
 from did_agents.exchange.actor_token import sign_actor_token
@@ -351,23 +353,36 @@ class AgentIdentity:
         Returns what to hand to the other agent (``AgentIdentity.accept``): this
         agent's chain, its capability credential and the new link. The new link
         names its parent by id and digest and never outlives it (DESIGN §5 rules 2-4).
+
+        Checked before signing (``did_agents.delegation.narrowing.check_narrowing``):
+        a link ``verify_chain`` would refuse (escalation, depth, a parent not to this
+        agent, an expired parent, a cycle) raises ``VerificationError`` with that
+        rule's reason, and nothing is signed.
         """
         grant = self.grant_for(resource, user)
         if grant is None:
             raise VerificationError(f"no delegation covers {resource}", reason="no_grant")
         if self.capability_credential is None:
             raise ConfigurationError("this agent has no AgentCapabilityCredential: onboard it first")
-        parent = grant.leaf_document
+        capabilities = parse_capabilities([{"resource": resource, "scopes": list(scopes)}])
         now = self.clock.now().replace(microsecond=0)
-        parent_until: datetime = parse_datetime(parent["validUntil"])
+        checked = check_narrowing(
+            grant.leaf_document,
+            issuer=self.did,
+            agent=agent,
+            capabilities=capabilities,
+            max_depth=max_depth,
+            now=now,
+            valid_until=now + valid_for,
+        )
         unsigned = build_delegation_credential(
             issuer=self.did,
             agent=agent,
-            capabilities=[{"resource": resource, "scopes": list(scopes)}],
+            capabilities=capabilities_to_json(capabilities),
             valid_from=now,
-            valid_until=min(now + valid_for, parent_until),
+            valid_until=checked.valid_until,
             max_depth=max_depth,
-            parent=ParentCredential.of(parent),
+            parent=checked.parent,
         )
         secured = issue_credential(
             unsigned,

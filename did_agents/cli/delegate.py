@@ -52,22 +52,17 @@ from did_agents.cli.key import KeyFile, load_key, write_private_file
 from did_agents.cli.vc import SUITES, check_suite, refused, write_secured
 from did_agents.clock import Clock, SystemClock
 from did_agents.credentials.verify import IssueSuite, default_suite, issue_credential
-from did_agents.credentials.vocabulary import (
-    MAX_DEPTH_LIMIT,
-    ParentCredential,
-    build_delegation_credential,
-    parse_delegation_credential,
-)
+from did_agents.credentials.vocabulary import MAX_DEPTH_LIMIT, build_delegation_credential
 from did_agents.delegation.capabilities import (
     CapabilitySet,
     capabilities_to_json,
-    covers,
     parse_capabilities,
     parse_resource,
     parse_scope,
 )
+from did_agents.delegation.narrowing import SubDelegation, check_narrowing
 from did_agents.did.document import DID_PATTERN, MAX_DID_LENGTH
-from did_agents.errors import DIDAgentsError, MalformedError
+from did_agents.errors import DIDAgentsError, MalformedError, VerificationError
 from did_agents.status.bitstring import StatusList, make_status_entry, random_free_index
 
 __all__ = [
@@ -162,69 +157,35 @@ def _https_url(value: str) -> str:
 # -- the parent of a sub-delegation ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Parent:
-    link: ParentCredential
-    capabilities: CapabilitySet
-    max_depth: int
-    issuer: str
-    valid_from: datetime | None
-    valid_until: datetime
-
-
-def _load_parent(source: str, holder: str) -> _Parent:
-    """The parent DelegationCredential from ``--parent`` (JSON, compact vc+jwt, or enveloped)."""
+def _sub_delegation(
+    source: str,
+    holder: str,
+    agent: str,
+    capabilities: CapabilitySet,
+    max_depth: int,
+    now: datetime,
+    valid_until: datetime,
+) -> SubDelegation:
+    """The parent from ``--parent`` (JSON, compact vc+jwt, or enveloped), checked by
+    ``check_narrowing`` (DESIGN §5 rules 2-4): a parent that is not a DelegationCredential
+    is a usage error, a link that would not verify is refused with its rule."""
     try:
         document = credential_document(read_credential_input(source))
-        delegation = parse_delegation_credential(document)
-        capabilities = parse_capabilities(document["credentialSubject"]["capabilities"])
+        return check_narrowing(
+            document,
+            issuer=holder,
+            agent=agent,
+            capabilities=capabilities,
+            max_depth=max_depth,
+            now=now,
+            valid_until=valid_until,
+        )
+    except VerificationError as exc:
+        raise CLIError(f"refused ({exc.reason}): {exc.description}") from exc
     except DIDAgentsError as exc:
         raise typer.BadParameter(
             f"not a DelegationCredential: {exc.description}", param_hint="--parent"
         ) from exc
-    if delegation.delegatee != holder:
-        # DESIGN §5 rule 2 (UCAN §Principal Alignment): a link is issued by its parent's subject.
-        raise CLIError(
-            f"refused (chain_link): the parent delegates to {delegation.delegatee}, not to this key's DID {holder}"
-        )
-    if delegation.credential.id is None:
-        raise CLIError("refused (chain_link): the parent delegation has no id to link to")
-    # VCDM 2.0 §5.3: digestSRI over the parent as verify_chain digests it (the JWT payload for
-    # a vc+jwt, the document with its proof for Data Integrity): credential_digest_sri.
-    link = ParentCredential.of(document)
-    assert delegation.credential.valid_until is not None  # parse_delegation_credential requires it
-    return _Parent(
-        link,
-        capabilities,
-        delegation.max_depth,
-        delegation.credential.issuer,
-        delegation.credential.valid_from,
-        delegation.credential.valid_until,
-    )
-
-
-def _check_narrowing(
-    parent: _Parent, agent: str, capabilities: CapabilitySet, max_depth: int, now: datetime
-) -> None:
-    """DESIGN §5 rules 3-4 for the link about to be signed; each refusal names its rule."""
-    if parent.max_depth < 1:
-        raise CLIError("refused (chain_depth): the parent allows no further delegation (maxDepth 0)")
-    if max_depth > parent.max_depth - 1:
-        # RFC 5280 §4.2.1.9 pathLenConstraint, the analogous limit.
-        raise CLIError(
-            f"refused (chain_depth): --max-depth {max_depth} exceeds the parent's maxDepth"
-            f" {parent.max_depth} minus this hop ({parent.max_depth - 1})"
-        )
-    if not covers(parent.capabilities, capabilities):
-        # UCAN spec §Attenuation: each delegation restates or attenuates (SECURITY SEC-37).
-        granted = json.dumps(capabilities_to_json(parent.capabilities), separators=(",", ":"))
-        raise CLIError(f"refused (chain_escalation): the parent grants only {granted}")
-    if agent == parent.issuer:
-        raise CLIError("refused (chain_cycle): --to is the parent's issuer; no DID appears twice in a chain")
-    if now >= parent.valid_until:
-        raise CLIError("refused (chain_validity): the parent delegation has expired")
-    if parent.valid_from is not None and now < parent.valid_from:
-        raise CLIError("refused (chain_validity): the parent delegation is not valid yet")
 
 
 # -- the status list state file --------------------------------------------------------------------
@@ -358,12 +319,10 @@ def command(
     clock = current_clock()
     now = clock.now().replace(microsecond=0)
     valid_until = now + lifetime
-    parent: _Parent | None = None
+    parent: SubDelegation | None = None
     if parent_file is not None:
-        parent = _load_parent(parent_file, key.did)
-        _check_narrowing(parent, agent, capabilities, max_depth, now)
-        # DESIGN §5 rule 4: a child never outlives its parent.
-        valid_until = min(valid_until, parent.valid_until)
+        parent = _sub_delegation(parent_file, key.did, agent, capabilities, max_depth, now, valid_until)
+        valid_until = parent.valid_until  # DESIGN §5 rule 4: a child never outlives its parent.
 
     def sign(status: dict[str, str] | None) -> dict[str, Any] | str:
         unsigned = build_delegation_credential(
@@ -373,7 +332,7 @@ def command(
             valid_from=now,
             valid_until=valid_until,
             max_depth=max_depth,
-            parent=parent.link if parent is not None else None,
+            parent=parent.parent if parent is not None else None,
             credential_status=status,
         )
         try:
