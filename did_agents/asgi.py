@@ -14,15 +14,17 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from did_agents.errors import DIDAgentsError, InsufficientScopeError
+from did_agents.errors import DIDAgentsError, InputTooLargeError, InsufficientScopeError
 
-__all__ = ["BodyLimitMiddleware", "error_body", "error_headers"]
+__all__ = ["BodyLimitMiddleware", "RefusalHook", "error_body", "error_headers"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: Told about a request refused before it reached a route (to audit it).
+RefusalHook = Callable[[Scope, DIDAgentsError], Awaitable[None]]
 
 
 def error_headers(exc: DIDAgentsError, *, realm: str | None = None) -> dict[str, str]:
@@ -43,11 +45,15 @@ def error_body(exc: DIDAgentsError) -> bytes:
 
 
 class BodyLimitMiddleware:
-    """Answer 413 for a body larger than ``max_bytes`` (by Content-Length or while streaming)."""
+    """Answer 413 for a body larger than ``max_bytes`` (by Content-Length or while streaming);
+    ``on_refused`` is told about each refusal after the answer is sent."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int = 1_000_000) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int = 1_000_000, on_refused: RefusalHook | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.on_refused = on_refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,7 +66,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await self._refuse(send)
+                    await self._refuse(scope, send)
                     return
         received = 0
         refused = False
@@ -79,12 +85,11 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, send)
         except _BodyTooLarge:
             if refused:
-                await self._refuse(send)
+                await self._refuse(scope, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"error": "invalid_request", "error_description": f"request body larger than {self.max_bytes} bytes"}
-        ).encode()
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        error = InputTooLargeError(f"request body larger than {self.max_bytes} bytes")
+        body = error_body(error)
         await send(
             {
                 "type": "http.response.start",
@@ -97,6 +102,8 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+        if self.on_refused is not None:
+            await self.on_refused(scope, error)
 
 
 class _BodyTooLarge(Exception):

@@ -181,6 +181,14 @@ class ConflictError(DIDAgentsError):
     default_reason = "conflict"
 
 
+class MethodNotAllowedError(DIDAgentsError):
+    """RFC 9110 §15.5.6: the resource exists but not with this method."""
+
+    error = "invalid_request"
+    status_code = 405
+    default_reason = "method_not_allowed"
+
+
 class UnsupportedMediaTypeError(DIDAgentsError):
     error = "invalid_request"
     status_code = 415

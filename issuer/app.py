@@ -23,16 +23,27 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from did_agents import strict_json
-from did_agents.asgi import ASGIApp, BodyLimitMiddleware, Message, Receive, Scope, Send, error_headers
+from did_agents.asgi import (
+    ASGIApp,
+    BodyLimitMiddleware,
+    Message,
+    Receive,
+    RefusalHook,
+    Scope,
+    Send,
+    error_headers,
+)
 from did_agents.clock import Clock, SystemClock
 from did_agents.errors import (
     ConfigurationError,
     DIDAgentsError,
     MalformedError,
+    MethodNotAllowedError,
+    NotFoundError,
     UnauthorizedError,
     UnsupportedMediaTypeError,
 )
-from did_agents.issuance.context import Issuer, IssuerConfig, is_audited
+from did_agents.issuance.context import Issuer, IssuerConfig, is_audited, mark_audited
 from did_agents.issuance.organization import load_organization
 from did_agents.keystore import KeyStore, Passphrase, RawKey
 from did_agents.storage.database import Database
@@ -87,9 +98,10 @@ def build_issuer(
 class JSONBodyMiddleware:
     """Refuse non-JSON (415) and malformed JSON (400) bodies on POST/PUT/PATCH before routing."""
 
-    def __init__(self, app: ASGIApp, *, max_depth: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_depth: int, on_refused: RefusalHook | None = None) -> None:
         self.app = app
         self.max_depth = max_depth
+        self.on_refused = on_refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
@@ -121,6 +133,8 @@ class JSONBodyMiddleware:
             if error is not None:
                 response = _error_response(error)
                 await response(scope, _replay(b""), send)
+                if self.on_refused is not None:
+                    await self.on_refused(scope, error)
                 return
         await self.app(scope, _replay(body), send)
 
@@ -148,17 +162,16 @@ def _error_response(exc: DIDAgentsError) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content=exc.to_dict(), headers=headers)
 
 
-def _audit_refusal(request: Request, exc: DIDAgentsError) -> None:
+async def _audit_refusal(issuer: Issuer, scope: Scope, exc: DIDAgentsError) -> None:
+    """One ``request.refused`` event for a refusal nobody audited yet (SECURITY NEG-INV 3)."""
     if is_audited(exc):
         return
-    issuer: Issuer | None = getattr(request.app.state, "issuer", None)
-    if issuer is None:
-        return
-    issuer.record_refusal(
+    mark_audited(exc)
+    await issuer.record_refusal_async(
         type="request.refused",
         actor=ANONYMOUS,
         error=exc,
-        action=f"{request.method} {request.url.path}"[:256],
+        action=f"{scope.get('method', '')} {scope.get('path', '')}"[:256],
     )
 
 
@@ -189,7 +202,7 @@ def create_app(
         assert isinstance(exc, DIDAgentsError)
         if exc.status_code >= 500:
             _log.error("issuer error %r", exc)
-        _audit_refusal(request, exc)
+        await _audit_refusal(issuer, request.scope, exc)
         return _error_response(exc)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -199,25 +212,35 @@ def create_app(
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             problems.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
         error = MalformedError("; ".join(problems) or "invalid request", reason="invalid_request")
-        _audit_refusal(request, error)
+        await _audit_refusal(issuer, request.scope, error)
         return _error_response(error)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        # Routing refusals (no such endpoint, or not with this method) are refused requests too.
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not_found", 405: "invalid_request", 413: "invalid_request"}.get(
-            exc.status_code, "invalid_request"
-        )
+        description = str(exc.detail)
+        error: DIDAgentsError
+        if exc.status_code == 404:
+            error = NotFoundError(description, reason="unknown_endpoint")
+        elif exc.status_code == 405:
+            error = MethodNotAllowedError(description)
+        else:
+            error = MalformedError(description, reason="invalid_request")
+        await _audit_refusal(issuer, request.scope, error)
         return JSONResponse(
             status_code=exc.status_code,
-            content={"error": code, "error_description": str(exc.detail)},
+            content=error.to_dict(),
             headers={"Cache-Control": "no-store", **(exc.headers or {})},
         )
+
+    async def audit_refusal(scope: Scope, error: DIDAgentsError) -> None:
+        await _audit_refusal(issuer, scope, error)
 
     app.add_exception_handler(DIDAgentsError, on_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     for module in (did, agents, users, status, vc_api, audit):
         app.include_router(module.router)
-    app.add_middleware(JSONBodyMiddleware, max_depth=settings.max_json_depth)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(JSONBodyMiddleware, max_depth=settings.max_json_depth, on_refused=audit_refusal)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, on_refused=audit_refusal)
     return app

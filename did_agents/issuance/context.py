@@ -139,6 +139,20 @@ class Issuer:
         """Write one ``denied`` event for a refused request (best effort if the database is down)."""
         self._record(_refusal_event(type, actor, error, subject, action, resource, details))
 
+    async def record_refusal_async(
+        self,
+        *,
+        type: str,
+        actor: Actor,
+        error: DIDAgentsError,
+        subject: str | None = None,
+        action: str | None = None,
+        resource: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """:meth:`record_refusal` from async code (the event loop goes on during the write)."""
+        await self._record_async(_refusal_event(type, actor, error, subject, action, resource, details))
+
     def _record(self, event: AuditEvent) -> None:
         try:
             self.commits.run(lambda conn: append_event(conn, event, self.clock.now()))
