@@ -46,7 +46,7 @@ def error_body(exc: DIDAgentsError) -> bytes:
 
 class BodyLimitMiddleware:
     """Answer 413 for a body larger than ``max_bytes`` (by Content-Length or while streaming);
-    ``on_refused`` is told about each refusal after the answer is sent."""
+    ``on_refused`` is told about each refusal before the answer is sent (so it is audited by then)."""
 
     def __init__(
         self, app: ASGIApp, *, max_bytes: int = 1_000_000, on_refused: RefusalHook | None = None
@@ -89,6 +89,8 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         error = InputTooLargeError(f"request body larger than {self.max_bytes} bytes")
+        if self.on_refused is not None:
+            await self.on_refused(scope, error)
         body = error_body(error)
         await send(
             {
@@ -102,8 +104,6 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
-        if self.on_refused is not None:
-            await self.on_refused(scope, error)
 
 
 class _BodyTooLarge(Exception):

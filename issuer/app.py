@@ -131,10 +131,10 @@ class JSONBodyMiddleware:
                 except DIDAgentsError as exc:
                     error = exc
             if error is not None:
-                response = _error_response(error)
-                await response(scope, _replay(b""), send)
                 if self.on_refused is not None:
                     await self.on_refused(scope, error)
+                response = _error_response(error)
+                await response(scope, _replay(b""), send)
                 return
         await self.app(scope, _replay(body), send)
 

@@ -60,11 +60,13 @@ REALM = "did-agents"
 
 LocalStatus = Callable[[str], Awaitable[Mapping[str, Any] | str | None]]
 
+OAUTH_TOKEN_PATH: Final = "/oauth/token"  # noqa: S105 (a URL path, not a secret)
+
 #: The paths the verifier answers when it shares a server with the issuer.
 VERIFIER_PATHS: Final = frozenset(
     {
         "/challenges",
-        "/oauth/token",
+        OAUTH_TOKEN_PATH,
         "/oauth/introspect",
         "/.well-known/jwks.json",
         "/.well-known/oauth-authorization-server",
@@ -179,7 +181,13 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, on_http)
     for module in (challenges, token, introspect, jwks, metadata, vc_api, audit):
         app.include_router(module.router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+
+    async def on_refused(scope: Scope, error: DIDAgentsError) -> None:
+        # A token request refused before the exchange read it is still a denied exchange.
+        if scope.get("path") == OAUTH_TOKEN_PATH:
+            await exchange.record_refusal(error)
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, on_refused=on_refused)
     return app
 
 

@@ -605,6 +605,11 @@ class TokenExchange:
             self._unspent.pop(nonce, None)
         return TokenResponse(access_token=token, expires_in=exp - iat, scope=scope, claims=claims)
 
+    async def record_refusal(self, exc: DIDAgentsError) -> None:
+        """Audit a token request refused before :meth:`exchange` could read it (e.g. a body over
+        the size limit): one ``token_exchange.denied`` event, as for any other refusal."""
+        await self._deny(exc, _Facts(), FixedClock(self.clock.now()))
+
     async def _deny(self, exc: DIDAgentsError, facts: _Facts, clock: Clock) -> None:
         """Exactly one ``token_exchange.denied`` event (and the challenge spent, if it was proven)."""
         details = {**facts.details, "status": exc.status_code, "error": exc.error}

@@ -94,12 +94,20 @@ def test_json_body_refused(live: Live) -> None:
 
 
 def test_body_limit(live: Live) -> None:
+    before = live.h.db.row_counts()
+    denied_before = len(live.h.events("token_exchange.denied"))
     response = live.client.post(
         "/oauth/token",
         content=b"x" * (600 * 1024),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 413
+    assert response.json()["error"] == "invalid_request"
+    # A denied exchange like any other: one audit event, nothing else written.
+    denied = live.h.events("token_exchange.denied")
+    assert len(denied) == denied_before + 1 and denied[-1].event.reason == "too_large"
+    after = live.h.db.row_counts()
+    assert {t: after[t] - before[t] for t in after if after[t] != before[t]} == {"audit_events": 1}
 
 
 def test_metadata_rfc8414(live: Live) -> None:
