@@ -83,6 +83,7 @@ MAX_DESCRIPTION: Final = 2000
 MAX_LABELS: Final = 32
 MAX_LABEL_LENGTH: Final = 200
 MAX_DELEGATORS: Final = 64
+MAX_PAGE: Final = 500
 _AGENT_ID_CHARS: Final = frozenset("0123456789abcdef")
 
 
@@ -469,11 +470,14 @@ def list_agents(
 ) -> list[Agent]:
     """Agents, oldest first; ``capability`` matches a resource URL or a scope.
 
-    Owner and status filter in SQL; the capability filter runs over the
-    (bounded) result before paging.
+    Only ``status`` filters in SQL. ``owner`` and ``capability`` are matched in
+    Python over the table read in batches of 500 rows, until ``offset + limit``
+    matches are found: a rare owner or capability costs a scan of the whole table.
+    ``offset`` counts matching agents, not rows. ``limit`` may be one more than
+    the largest page (500), so a caller can tell whether another page follows.
     """
-    if not 1 <= limit <= 500 or offset < 0:
-        raise _bad("limit must be 1..500 and offset ≥ 0")
+    if not 1 <= limit <= MAX_PAGE + 1 or offset < 0:
+        raise _bad(f"limit must be 1..{MAX_PAGE} and offset ≥ 0")
     with issuer.database.read() as conn:
         repo = AgentRepository(conn)
         found: list[Agent] = []
