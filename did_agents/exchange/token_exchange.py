@@ -64,6 +64,7 @@ from did_agents.delegation.chain import (
 from did_agents.did.resolver import Resolver
 from did_agents.errors import (
     DIDAgentsError,
+    InputTooLargeError,
     InvalidTargetError,
     MalformedError,
     VerificationError,
@@ -160,12 +161,22 @@ def _slug(reason: str) -> str:
     return text if text and text[0].isalnum() else "refused"
 
 
+def _subject_json(text: str | bytes) -> Any:
+    """Strict JSON of the subject token. Too large or too deeply nested is ``invalid_request``
+    with status 400 like any unacceptable subject token (RFC 8693 §2.2.2, RFC 6749 §5.2); 413
+    is for an HTTP body over the limit, and this body was within it."""
+    try:
+        return strict_json.loads(text, max_bytes=MAX_SUBJECT_TOKEN_BYTES)
+    except InputTooLargeError as exc:
+        raise MalformedError(f"subject_token: {exc.description}", reason="too_large") from exc
+
+
 def _challenge_of(presentation: Mapping[str, Any] | str) -> str:
     """The (unverified) challenge a presentation claims to answer: ``proof.challenge`` of a
     Data Integrity VP, the ``nonce`` claim of a ``vp+jwt``."""
     if isinstance(presentation, str):
         parsed = jws.parse_compact(presentation, max_length=MAX_SUBJECT_TOKEN_BYTES)
-        claims = strict_json.loads(parsed.payload, max_bytes=MAX_SUBJECT_TOKEN_BYTES)
+        claims = _subject_json(parsed.payload)
         value = claims.get("nonce") if isinstance(claims, dict) else None
     else:
         proof = presentation.get("proof")
@@ -187,7 +198,7 @@ def _decode_subject_token(request: TokenExchangeRequest) -> Mapping[str, Any] | 
     if len(token) > MAX_SUBJECT_TOKEN_BYTES:
         raise MalformedError("subject_token too large", reason="too_large")
     if request.subject_token_type == VP_TOKEN_TYPE:
-        document = strict_json.loads(token, max_bytes=MAX_SUBJECT_TOKEN_BYTES)
+        document = _subject_json(token)
         if not isinstance(document, dict):
             raise MalformedError("subject_token must be a JSON presentation", reason="malformed")
         return document
