@@ -470,9 +470,9 @@ def list_agents(
 ) -> list[Agent]:
     """Agents, oldest first; ``capability`` matches a resource URL or a scope.
 
-    Only ``status`` filters in SQL. ``owner`` and ``capability`` are matched in
-    Python over the table read in batches of 500 rows, until ``offset + limit``
-    matches are found: a rare owner or capability costs a scan of the whole table.
+    ``status`` and ``owner`` filter in SQL; ``capability`` (inside the stored JSON) is
+    matched in Python over the rows read in batches of 500, until ``offset + limit``
+    matches are found: a rare capability costs a scan of the (owner's) agents.
     ``offset`` counts matching agents, not rows. ``limit`` may be one more than
     the largest page (500), so a caller can tell whether another page follows.
     """
@@ -484,13 +484,11 @@ def list_agents(
         skipped = 0
         page = 0
         while len(found) < limit:
-            batch = repo.list_agents(status=status, limit=500, offset=page * 500)
+            batch = repo.list_agents(status=status, owner=owner, limit=500, offset=page * 500)
             if not batch:
                 break
             page += 1
             for agent in batch:
-                if owner is not None and agent.owner != owner:
-                    continue
                 if capability is not None and not _has_capability(agent, capability):
                     continue
                 if skipped < offset:

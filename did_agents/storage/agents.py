@@ -121,11 +121,18 @@ class AgentRepository:
         return None if row is None else _agent(row)
 
     def list_agents(
-        self, *, status: AgentStatus | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        status: AgentStatus | None = None,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[Agent]:
         query = select(agents).order_by(agents.c.created_at, agents.c.id).limit(limit).offset(offset)
         if status is not None:
             query = query.where(agents.c.status == status)
+        if owner is not None:
+            query = query.where(agents.c.owner == owner)
         return [_agent(row) for row in self._conn.execute(query)]
 
     def save(self, agent: Agent, *, now: datetime) -> Agent:

@@ -90,3 +90,23 @@ def test_rejected_value_does_not_leak_into_the_error(db: Database) -> None:
     with pytest.raises((ConflictError, StorageError)) as exc, db.transaction() as conn:
         AgentRepository(conn).add(replace(AGENT, kind="secret-kind-value"))  # type: ignore[arg-type]
     assert "secret-kind-value" not in str(exc.value)
+
+
+def test_list_filters_by_owner_and_status_in_order(db: Database) -> None:
+    mine = [
+        replace(AGENT, id=f"a{i}", did=f"did:key:z6MkA{i}", created_at=NOW + timedelta(seconds=i))
+        for i in range(3)
+    ]
+    other = replace(AGENT, id="b", did="did:key:z6MkB", owner="did:key:z6MkOtherTeam")
+    suspended = replace(mine[1], status="suspended")
+    with db.transaction() as conn:
+        repo = AgentRepository(conn)
+        for agent in (mine[0], suspended, mine[2], other):
+            repo.add(agent)
+    with db.read() as conn:
+        repo = AgentRepository(conn)
+        assert [a.id for a in repo.list_agents(owner=AGENT.owner)] == ["a0", "a1", "a2"]
+        assert [a.id for a in repo.list_agents(owner=AGENT.owner, status="active")] == ["a0", "a2"]
+        assert [a.id for a in repo.list_agents(owner=AGENT.owner, limit=1, offset=1)] == ["a1"]
+        assert [a.id for a in repo.list_agents(owner="did:key:z6MkOtherTeam")] == ["b"]
+        assert repo.list_agents(owner="did:key:z6MkNobody") == []
