@@ -125,20 +125,6 @@ class Issuer:
             mark_audited(exc)
             raise
 
-    def record_refusal(
-        self,
-        *,
-        type: str,
-        actor: Actor,
-        error: DIDAgentsError,
-        subject: str | None = None,
-        action: str | None = None,
-        resource: str | None = None,
-        details: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Write one ``denied`` event for a refused request (best effort if the database is down)."""
-        self._record(_refusal_event(type, actor, error, subject, action, resource, details))
-
     async def record_refusal_async(
         self,
         *,
@@ -150,7 +136,8 @@ class Issuer:
         resource: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        """:meth:`record_refusal` from async code (the event loop goes on during the write)."""
+        """Write one ``denied`` event for a refused request (best effort if the database is down);
+        the event loop goes on during the write."""
         await self._record_async(_refusal_event(type, actor, error, subject, action, resource, details))
 
     def _record(self, event: AuditEvent) -> None:
