@@ -40,7 +40,6 @@ Time: one clock reading per request (SECURITY FLT-12).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections import OrderedDict
@@ -298,7 +297,7 @@ class TokenExchange:
                 purpose=CHALLENGE_PURPOSE, domain=self.config.domain, ttl=self.config.challenge_ttl, now=now
             )
 
-        challenge = await asyncio.to_thread(self.database.run, work)
+        challenge = await self.database.run_async(work)
         self._remember_challenge(challenge)
         return challenge
 
@@ -332,7 +331,7 @@ class TokenExchange:
         """
         now = self.clock.now()
         clock = FixedClock(now)
-        issued = await asyncio.to_thread(self._find_challenge, challenge)
+        issued = await self.database.read_async(lambda conn: ChallengeRepository(conn).find(challenge))
         if issued is not None:
             refusal = _challenge_refusal(issued, now, domain)
             if refusal is not None:
@@ -355,16 +354,12 @@ class TokenExchange:
             ChallengeRepository(conn).spend(challenge, now, purpose=CHALLENGE_PURPOSE, domain=domain)
 
         try:
-            await asyncio.to_thread(self.database.run, spend)
+            await self.database.run_async(spend)
         except VerificationError as exc:  # spent concurrently
             return replace(result, verified=False, problems=(*result.problems, Problem.of(exc)))
         finally:
             self._unspent.pop(challenge, None)
         return result
-
-    def _find_challenge(self, nonce: str) -> Challenge | None:
-        with self.database.read() as conn:
-            return ChallengeRepository(conn).find(nonce)
 
     # -- the exchange ----------------------------------------------------------------------
 
@@ -520,10 +515,10 @@ class TokenExchange:
             if expires_at <= now:
                 raise VerificationError("challenge expired", reason="challenge_expired")
             return
-        await asyncio.to_thread(self._read_challenge, nonce, now)
+        await self.database.read_async(lambda conn: self._check_challenge(conn, nonce, now))
 
-    def _read_challenge(self, nonce: str, now: datetime) -> None:
-        challenge = self._find_challenge(nonce)
+    def _check_challenge(self, conn: Any, nonce: str, now: datetime) -> None:
+        challenge = ChallengeRepository(conn).find(nonce)
         if challenge is None:
             raise VerificationError("unknown challenge", reason="challenge_unknown")
         refusal = _challenge_refusal(challenge, now, self.config.domain)
@@ -611,7 +606,7 @@ class TokenExchange:
             AuditLog(conn, clock).append(event)
 
         try:
-            await asyncio.to_thread(self.database.run, commit)
+            await self.database.run_async(commit)
         finally:
             self._unspent.pop(nonce, None)
         return TokenResponse(access_token=token, expires_in=exp - iat, scope=scope, claims=claims)
@@ -660,6 +655,6 @@ class TokenExchange:
             AuditLog(conn, clock).append(event)
 
         try:
-            await asyncio.to_thread(self.database.run, work)
+            await self.database.run_async(work)
         except DIDAgentsError:
             _log.exception("could not record the audit event of a refused token exchange")

@@ -66,5 +66,8 @@ def verify_chain(conn: Connection) -> ChainCheck:
     if result.ok:
         return ChainCheck(True, result.events_checked)
     return ChainCheck(
-        False, result.events_checked, result.first_broken_seq, _PROBLEMS.get(result.reason or "", result.reason)
+        False,
+        result.events_checked,
+        result.first_broken_seq,
+        _PROBLEMS.get(result.reason or "", result.reason),
     )

@@ -23,7 +23,13 @@ from did_agents.errors import VerificationError
 from did_agents.jsonld import canonicalize
 from did_agents.keys import KeyType, PrivateKey, PublicKey
 
-__all__ = ["EddsaRdfc2022", "RdfcSha256Suite", "check_proof_context", "rdfc_proof_configuration", "rdfc_transform"]
+__all__ = [
+    "EddsaRdfc2022",
+    "RdfcSha256Suite",
+    "check_proof_context",
+    "rdfc_proof_configuration",
+    "rdfc_transform",
+]
 
 _PROOF_TYPE: Final = "DataIntegrityProof"
 

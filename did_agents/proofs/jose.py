@@ -194,7 +194,11 @@ async def _verify_with_kid(
             if parsed.payload.lstrip(b" \t\r\n").startswith(b"{")
             else None
         )
-        if isinstance(unverified, dict) and isinstance(unverified.get("iss"), str) and unverified["iss"] != did:
+        if (
+            isinstance(unverified, dict)
+            and isinstance(unverified.get("iss"), str)
+            and unverified["iss"] != did
+        ):
             raise VerificationError("JWT iss is not the DID of its signing key", reason="wrong_issuer")
     vm = await resolver.verification_method(kid, relationship)
     verified = jws.verify_parsed(

@@ -5,7 +5,8 @@ expires_at > now``: of any number of concurrent spends exactly one sees a row
 count of 1 (VC Data Model 2.0, Security Considerations, "Replay Attack": the
 verifier enforces challenge uniqueness). The spend returns the row it changed
 (``RETURNING``: SQLite ≥ 3.35, PostgreSQL), so a successful spend is one
-statement; only after a refusal is the row read again, to say why.
+statement (run directly on the driver, :func:`~did_agents.storage.prepared.execute_direct`);
+only after a refusal is the row read again, to say why.
 
 The statements are built once (module level) with bound parameters and run
 with parameter dicts: SQLAlchemy's compiled cache then serves them without
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, 
 from sqlalchemy.sql.expression import Update
 
 from did_agents.errors import VerificationError
+from did_agents.storage.prepared import direct_datetime, execute_direct
 from did_agents.storage.schema import challenges
 
 __all__ = ["Challenge", "ChallengeRepository"]
@@ -86,6 +88,25 @@ def _challenge(row: Row[Any]) -> Challenge:
         expires_at=m["expires_at"],
         client_id=m["client_id"],
         spent_at=m["spent_at"],
+    )
+
+
+_COLUMNS: Final = tuple(column.key for column in challenges.c)
+
+
+def _spent(values: tuple[Any, ...]) -> Challenge:
+    """The row the spend's ``RETURNING`` gave back (columns in table order)."""
+    m = dict(zip(_COLUMNS, values, strict=True))
+    created_at, expires_at = direct_datetime(m["created_at"]), direct_datetime(m["expires_at"])
+    assert created_at is not None and expires_at is not None  # NOT NULL columns
+    return Challenge(
+        nonce=m["nonce"],
+        purpose=m["purpose"],
+        domain=m["domain"],
+        created_at=created_at,
+        expires_at=expires_at,
+        client_id=m["client_id"],
+        spent_at=direct_datetime(m["spent_at"]),
     )
 
 
@@ -161,9 +182,9 @@ class ChallengeRepository:
                 params["b_purpose"] = purpose
             if domain is not None:
                 params["b_domain"] = domain
-            row = self._conn.execute(_SPEND[purpose is not None, domain is not None], params).first()
-            if row is not None:
-                return _challenge(row)
+            rows = execute_direct(self._conn, _SPEND[purpose is not None, domain is not None], params).rows
+            if rows:
+                return _spent(rows[0])
         raise self._why_refused(nonce, now, purpose=purpose, domain=domain, client_id=client_id)
 
     def _why_refused(

@@ -1,7 +1,9 @@
 """The :class:`Database` handle services keep: engine, transactions, migrations.
 
 The API is synchronous (SQLAlchemy's sync engine); async services call it
-through a thread pool. Repositories take the :class:`~sqlalchemy.Connection`
+through :meth:`Database.read_async` / :meth:`Database.run_async`, which on
+SQLite run short work inline when they need not wait and otherwise hand it
+to a thread. Repositories take the :class:`~sqlalchemy.Connection`
 that :meth:`Database.transaction` yields, so a business write and its audit
 event commit or roll back together (SECURITY FLT-03: if the audit write fails,
 nothing is minted).
@@ -10,12 +12,13 @@ nothing is minted).
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, exc, func, select
 from sqlalchemy.engine import URL
 
 from did_agents.errors import StorageError
@@ -34,6 +37,8 @@ __all__ = ["Database"]
 
 T = TypeVar("T")
 
+_log = logging.getLogger(__name__)
+
 
 class Database:
     """One database (SQLite file or PostgreSQL), shared by all requests of a service."""
@@ -48,6 +53,9 @@ class Database:
         # busy handler.
         self._sqlite_writer = threading.Lock() if self._backend == "sqlite" else None
         self._writer_thread: int | None = None
+        #: SQLite: the connection :meth:`run_async` writes on inline (opened on first use; it
+        #: is used only while holding ``_sqlite_writer``).
+        self._inline: Connection | None = None
 
     @classmethod
     def connect(
@@ -160,6 +168,64 @@ class Database:
                     raise
         raise AssertionError("unreachable")
 
+    async def run_async(self, work: Callable[[Connection], T]) -> T:
+        """:meth:`run` from async code: ``work`` in a write transaction, committed
+        (durably, at the configured ``synchronous`` level) before this returns.
+
+        On SQLite, when no other writer holds the lock at this moment, it runs
+        inline on the calling (event-loop) thread, on a connection kept open for
+        it: a short local write transaction costs less CPU than the hand-off to
+        a worker thread and back, and on SQLite writers take turns anyway. It
+        never waits there: the lock is tried without blocking and ``BEGIN
+        IMMEDIATE`` runs with no busy timeout, so when this process's other
+        threads or another process are writing it hands ``work`` to a worker
+        thread (:meth:`run`, which queues and retries) instead of blocking the
+        loop. The commit's ``fsync`` (``synchronous=FULL``) does block the loop
+        for its duration. On PostgreSQL every transaction runs in a worker thread
+        (a network round trip). ``work`` must be safe to run again from the start
+        after its transaction rolled back (as for :meth:`run`).
+        """
+        if self._sqlite_writer is not None and self._sqlite_writer.acquire(blocking=False):
+            try:
+                done, result = self._run_inline(work)
+            finally:
+                self._sqlite_writer.release()
+            if done:
+                return result  # type: ignore[return-value]
+        return await asyncio.to_thread(self.run, work)
+
+    def _run_inline(self, work: Callable[[Connection], T]) -> tuple[bool, T | None]:
+        """One attempt at ``work`` on the inline connection; ``(False, None)`` when SQLite is
+        busy (nothing was written) and the caller should queue instead. Holds ``_sqlite_writer``."""
+        conn = self._inline
+        if conn is None or conn.closed or conn.invalidated:
+            with translate_errors():
+                conn = self._engine.connect()
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                # sqlite.org/pragma.html#pragma_busy_timeout: 0 = report SQLITE_BUSY at once.
+                # (On the driver: a SQLAlchemy statement would begin a transaction.)
+                driver.execute("PRAGMA busy_timeout = 0").close()
+            self._inline = conn
+        try:
+            transaction = conn.begin()  # BEGIN IMMEDIATE (storage.engine)
+        except exc.OperationalError as error:
+            if "database is locked" not in str(error.orig):
+                raise StorageError("database error", reason="storage_unavailable") from error
+            _log.debug("SQLite write lock held elsewhere; queueing the write")
+            return False, None
+        me = threading.get_ident()
+        self._writer_thread = me
+        try:
+            with translate_errors(), transaction:
+                return True, work(conn)
+        except StorageError as error:
+            if error.reason != "storage_busy":
+                raise
+            return False, None  # rolled back; run it again in the queue
+        finally:
+            self._writer_thread = None
+
     def row_counts(self) -> dict[str, int]:
         """Rows per table — for checking that a refusal wrote nothing (SECURITY NEG-INV 2)."""
         with self.read() as conn:
@@ -170,4 +236,7 @@ class Database:
 
     def dispose(self) -> None:
         """Close pooled connections (at shutdown)."""
+        inline, self._inline = self._inline, None
+        if inline is not None:
+            inline.close()
         self._engine.dispose()

@@ -34,7 +34,14 @@ from sqlalchemy.types import TypeEngine
 from did_agents.storage.engine import Backend, backend_of
 from did_agents.storage.schema import UTCDateTime
 
-__all__ = ["DirectResult", "dialect_insert", "execute_direct", "ignoring_conflicts", "per_backend"]
+__all__ = [
+    "DirectResult",
+    "dialect_insert",
+    "direct_datetime",
+    "execute_direct",
+    "ignoring_conflicts",
+    "per_backend",
+]
 
 _P = ParamSpec("_P")
 _S = TypeVar("_S")
@@ -139,6 +146,19 @@ def _sqlite_utc_text(value: datetime | None) -> str | None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("naive datetime given to the database")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def direct_datetime(value: Any) -> datetime | None:
+    """A :class:`~did_agents.storage.schema.UTCDateTime` column as :func:`execute_direct`
+    returned it (SQLite: the stored text; PostgreSQL: already an aware datetime), as an
+    aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    raise TypeError("expected a datetime from the database")
 
 
 def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:

@@ -74,12 +74,16 @@ class Harness:
     settings: IssuerSettings
 
     def challenge(self, did: str | None = None) -> str:
-        response = self.client.post("/agents/challenges", json={"did": did} if did else {}, headers=self.admin)
+        response = self.client.post(
+            "/agents/challenges", json={"did": did} if did else {}, headers=self.admin
+        )
         assert response.status_code == 201, response.text
         nonce: str = response.json()["challenge"]
         return nonce
 
-    def pop(self, key: PrivateKey, nonce: str, *, iss: str | None = None, aud: str = ORG_DID, **extra: Any) -> str:
+    def pop(
+        self, key: PrivateKey, nonce: str, *, iss: str | None = None, aud: str = ORG_DID, **extra: Any
+    ) -> str:
         """A proof-of-possession JWS as an agent would sign it."""
         now = int(self.clock.now().timestamp())
         claims: dict[str, Any] = {"aud": aud, "nonce": nonce, "iat": now, "exp": now + 120, **extra}
@@ -108,7 +112,11 @@ class Harness:
 
         class _Web:
             async def resolve(self, did: str) -> DIDDocument:
-                path = "/.well-known/did.json" if did == ORG_DID else "/" + "/".join(did.split(":")[3:]) + "/did.json"
+                path = (
+                    "/.well-known/did.json"
+                    if did == ORG_DID
+                    else "/" + "/".join(did.split(":")[3:]) + "/did.json"
+                )
                 return DIDDocument(json.loads(harness.client.get(path).text))
 
         return DIDResolver(methods={"web": _Web()}, clock=self.clock)

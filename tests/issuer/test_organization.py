@@ -34,7 +34,10 @@ def _settings(tmp_path: Path, db: Database, key: RawKey) -> IssuerSettings:
 
 
 def test_did_web_percent_encodes_the_port() -> None:
-    assert did_web_for("https://Issuer.Example:8443") == ("did:web:issuer.example%3A8443", "issuer.example:8443")
+    assert did_web_for("https://Issuer.Example:8443") == (
+        "did:web:issuer.example%3A8443",
+        "issuer.example:8443",
+    )
     with pytest.raises(ConfigurationError):
         did_web_for("https://issuer.example/path")
 
@@ -51,7 +54,7 @@ def test_start_up_refuses_a_corrupt_key_store(tmp_path: Path, db: Database) -> N
     store = KeyStore.create(tmp_path / "keystore.json", key)
     init_organization(db, store, BASE_URL, clock=FixedClock())
     path = tmp_path / "keystore.json"
-    path.write_bytes(path.read_bytes()[:-20] + b"garbage\"}")
+    path.write_bytes(path.read_bytes()[:-20] + b'garbage"}')
     with pytest.raises(KeyStoreError):
         create_app(_settings(tmp_path, db, key))
 
@@ -65,7 +68,9 @@ def test_start_up_refuses_a_database_without_organization(tmp_path: Path, db: Da
 
 
 def test_start_up_refuses_a_key_store_without_the_signing_key(tmp_path: Path, db: Database) -> None:
-    init_organization(db, KeyStore.create(tmp_path / "a.json", RawKey.generate()), BASE_URL, clock=FixedClock())
+    init_organization(
+        db, KeyStore.create(tmp_path / "a.json", RawKey.generate()), BASE_URL, clock=FixedClock()
+    )
     other = RawKey.generate()
     KeyStore.create(tmp_path / "keystore.json", other)
     with pytest.raises(KeyStoreError) as refused:
@@ -85,14 +90,20 @@ def test_restart_keeps_the_same_identity(tmp_path: Path, db: Database) -> None:
     store = KeyStore.create(tmp_path / "keystore.json", key)
     first = init_organization(db, store, BASE_URL, clock=FixedClock())
     again = load_organization(db, KeyStore.open(tmp_path / "keystore.json", key), BASE_URL)
-    assert (again.did, again.signing_kid, again.did_document()) == (first.did, first.signing_kid, first.did_document())
+    assert (again.did, again.signing_kid, again.did_document()) == (
+        first.did,
+        first.signing_kid,
+        first.did_document(),
+    )
 
 
 def test_rotation_keeps_old_keys_published_until_removed(harness: Harness) -> None:
     old = harness.onboard()["credential"]
     issuer = harness.issuer
     before = issuer.organization.signing_kid
-    issuer.organization = rotate_signing_key(issuer.database, issuer.keystore, issuer.organization, clock=harness.clock)
+    issuer.organization = rotate_signing_key(
+        issuer.database, issuer.keystore, issuer.organization, clock=harness.clock
+    )
     assert issuer.organization.signing_kid != before
     document = harness.client.get("/.well-known/did.json").json()
     assert set(document["assertionMethod"]) == {before, issuer.organization.signing_kid}
@@ -100,10 +111,14 @@ def test_rotation_keeps_old_keys_published_until_removed(harness: Harness) -> No
     assert new["proof"]["verificationMethod"] == issuer.organization.signing_kid
 
     def verified(credential: dict[str, object]) -> bool:
-        return anyio.run(lambda: verify_credential(credential, resolver=harness.resolver(), clock=harness.clock)).verified
+        return anyio.run(
+            lambda: verify_credential(credential, resolver=harness.resolver(), clock=harness.clock)
+        ).verified
 
     assert verified(old) and verified(new)
     with pytest.raises(ConflictError):
-        remove_signing_key(issuer.database, issuer.keystore, issuer.organization, issuer.organization.signing_kid)
+        remove_signing_key(
+            issuer.database, issuer.keystore, issuer.organization, issuer.organization.signing_kid
+        )
     issuer.organization = remove_signing_key(issuer.database, issuer.keystore, issuer.organization, before)
     assert not verified(old) and verified(new)

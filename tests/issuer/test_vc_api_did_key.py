@@ -43,14 +43,18 @@ def _vc(issuer: Any) -> dict[str, Any]:
 
 
 def _issue(h: Harness, issuer: Any, **options: Any) -> dict[str, Any]:
-    response = h.client.post("/credentials/issue", json={"credential": _vc(issuer), "options": options}, headers=h.admin)
+    response = h.client.post(
+        "/credentials/issue", json={"credential": _vc(issuer), "options": options}, headers=h.admin
+    )
     assert response.status_code == 201, response.text
     vc: dict[str, Any] = response.json()["verifiableCredential"]
     return vc
 
 
 @pytest.mark.parametrize("cryptosuite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])
-def test_did_key_issuer_proof_resolves_as_multikey_and_verifies_without_did_web(harness: Harness, cryptosuite: str) -> None:
+def test_did_key_issuer_proof_resolves_as_multikey_and_verifies_without_did_web(
+    harness: Harness, cryptosuite: str
+) -> None:
     issuer = _org_did_key(harness)
     assert issuer.startswith("did:key:z6Mk")
     vc = _issue(harness, issuer, cryptosuite=cryptosuite)
@@ -73,9 +77,19 @@ def test_did_key_issuer_proof_resolves_as_multikey_and_verifies_without_did_web(
     assert result.verified, result
 
 
-@pytest.mark.parametrize("issuer", [ORG_DID, {"id": ORG_DID}, "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"])
+@pytest.mark.parametrize(
+    "issuer", [ORG_DID, {"id": ORG_DID}, "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"]
+)
 def test_did_key_issuer_refuses_any_other_issuer(harness: Harness, issuer: Any) -> None:
-    _refused_without_writes(harness, "POST", "/credentials/issue", 400, "wrong_issuer", json={"credential": _vc(issuer)}, headers=harness.admin)
+    _refused_without_writes(
+        harness,
+        "POST",
+        "/credentials/issue",
+        400,
+        "wrong_issuer",
+        json={"credential": _vc(issuer)},
+        headers=harness.admin,
+    )
 
 
 def test_did_key_issuer_accepts_issuer_object(harness: Harness) -> None:
@@ -92,7 +106,11 @@ def test_did_key_issuer_keeps_status_entries_and_audit(harness: Harness) -> None
     entry = entry[0] if isinstance(entry, list) else entry
     assert entry["type"] == "BitstringStatusListEntry" and entry["statusPurpose"] == "revocation"
     event = _audit(harness, limit=1000)[-1]
-    assert (event["type"], event["action"], event["decision"]) == ("credential.issued", "vc_api.issue", "allowed")
+    assert (event["type"], event["action"], event["decision"]) == (
+        "credential.issued",
+        "vc_api.issue",
+        "allowed",
+    )
 
 
 def test_did_key_issuer_follows_key_rotation(harness: Harness) -> None:
@@ -103,4 +121,12 @@ def test_did_key_issuer_follows_key_rotation(harness: Harness) -> None:
     assert after != before
     vc = _issue(harness, after)
     assert vc["proof"]["verificationMethod"].startswith(after + "#")
-    _refused_without_writes(harness, "POST", "/credentials/issue", 400, "wrong_issuer", json={"credential": _vc(before)}, headers=harness.admin)
+    _refused_without_writes(
+        harness,
+        "POST",
+        "/credentials/issue",
+        400,
+        "wrong_issuer",
+        json={"credential": _vc(before)},
+        headers=harness.admin,
+    )

@@ -59,14 +59,21 @@ def _verify(harness: Harness, url: str, credential: Any) -> VerificationResult:
 
     resolver = DIDResolver(methods={"web": _WebOverHTTP(url)}, clock=harness.clock, ttl=timedelta(0))
     return anyio.run(
-        lambda: verify_credential(credential, resolver=resolver, clock=harness.clock, status_resolver=fetch_status)
+        lambda: verify_credential(
+            credential, resolver=resolver, clock=harness.clock, status_resolver=fetch_status
+        )
     )
 
 
 def test_agent_lifecycle_over_http(served: tuple[Harness, str]) -> None:
     harness, url = served
     with httpx.Client(base_url=url, headers=harness.admin) as client:
-        body = {"name": "ordering agent", "owner": "mailto:team@urbanbites.example", "kind": "delegated", "capabilities": CAPS}
+        body = {
+            "name": "ordering agent",
+            "owner": "mailto:team@urbanbites.example",
+            "kind": "delegated",
+            "capabilities": CAPS,
+        }
         created = client.post("/agents", json=body)
         assert created.status_code == 201, created.text
         agent_id = created.json()["id"]
@@ -89,7 +96,11 @@ def test_hosted_did_web_agent_is_deactivated_on_offboarding(served: tuple[Harnes
 
     harness, url = served
     key = generate()
-    agent = harness.onboard(mode="did_web", publicKeyMultibase=key.public_key.to_multikey(), proof=harness.pop(key, harness.challenge()))
+    agent = harness.onboard(
+        mode="did_web",
+        publicKeyMultibase=key.public_key.to_multikey(),
+        proof=harness.pop(key, harness.challenge()),
+    )
     with httpx.Client(base_url=url, headers=harness.admin) as client:
         assert client.get(f"/agents/{agent['id']}/did.json").json()["verificationMethod"]
         assert client.delete(f"/agents/{agent['id']}").status_code == 200
@@ -100,14 +111,22 @@ def test_hosted_did_web_agent_is_deactivated_on_offboarding(served: tuple[Harnes
 def test_parallel_onboardings_never_share_a_status_index(served: tuple[Harness, str]) -> None:
     harness, url = served
     count = 40
-    body = {"name": "agent", "owner": "mailto:team@urbanbites.example", "kind": "autonomous", "capabilities": CAPS, "format": "eddsa-jcs-2022"}
+    body = {
+        "name": "agent",
+        "owner": "mailto:team@urbanbites.example",
+        "kind": "autonomous",
+        "capabilities": CAPS,
+        "format": "eddsa-jcs-2022",
+    }
 
     async def run() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=url, headers=harness.admin, timeout=60) as client:
             return await asyncio.gather(*(client.post("/agents", json=body) for _ in range(count)))
 
     responses = anyio.run(run)
-    assert [r.status_code for r in responses] == [201] * count, [r.text for r in responses if r.status_code != 201][:3]
+    assert [r.status_code for r in responses] == [201] * count, [
+        r.text for r in responses if r.status_code != 201
+    ][:3]
     entries = [
         (s["statusListCredential"], s["statusListIndex"])
         for r in responses

@@ -27,8 +27,15 @@ def audit_events(h: Harness) -> list[dict[str, Any]]:
 
 
 def refused_without_writes(
-    h: Harness, method: str, url: str, status: int, *, error: str, reason: str | None = None,
-    audited: bool = True, **kwargs: Any,
+    h: Harness,
+    method: str,
+    url: str,
+    status: int,
+    *,
+    error: str,
+    reason: str | None = None,
+    audited: bool = True,
+    **kwargs: Any,
 ) -> httpx.Response:
     """NEG-INV 1-3, 5: ``status`` + ``error``, no-store, no stack trace, no row written but
     (when ``audited``) exactly one ``denied`` audit event with ``reason``."""
@@ -44,7 +51,7 @@ def refused_without_writes(
     assert counts(h) == before
     events = audit_events(h)
     if audited:
-        assert len(events) == len(events_before) + 1, events[len(events_before):]
+        assert len(events) == len(events_before) + 1, events[len(events_before) :]
         assert events[-1]["decision"] == "denied"
         if reason is not None:
             assert events[-1]["reason"] == reason, events[-1]

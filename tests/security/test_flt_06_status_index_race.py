@@ -38,26 +38,42 @@ def served(db: Database, tmp_path: Path) -> Iterator[tuple[Harness, str]]:
 
 
 def _entries(credential: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return [(s["statusListCredential"], s["statusPurpose"], s["statusListIndex"]) for s in credential["credentialStatus"]]
+    return [
+        (s["statusListCredential"], s["statusPurpose"], s["statusListIndex"])
+        for s in credential["credentialStatus"]
+    ]
 
 
 def test_concurrent_issuance_and_revocation_on_one_list(served: tuple[Harness, str]) -> None:
     harness, url = served
-    body = {"name": "a", "owner": "mailto:t@urbanbites.example", "kind": "autonomous", "capabilities": CAPS,
-            "format": "eddsa-jcs-2022"}
+    body = {
+        "name": "a",
+        "owner": "mailto:t@urbanbites.example",
+        "kind": "autonomous",
+        "capabilities": CAPS,
+        "format": "eddsa-jcs-2022",
+    }
     existing = [harness.onboard(format="eddsa-jcs-2022", kind="autonomous") for _ in range(COUNT)]
 
     async def storm() -> tuple[list[httpx.Response], list[httpx.Response]]:
         limits = httpx.Limits(max_connections=64)
-        async with httpx.AsyncClient(base_url=url, headers=harness.admin, timeout=120, limits=limits) as client:
+        async with httpx.AsyncClient(
+            base_url=url, headers=harness.admin, timeout=120, limits=limits
+        ) as client:
             creations = [client.post("/agents", json=body) for _ in range(COUNT)]
             revocations = [client.delete(f"/agents/{a['id']}") for a in existing]
-            results = await asyncio.gather(*(c for pair in zip(creations, revocations, strict=True) for c in pair))
+            results = await asyncio.gather(
+                *(c for pair in zip(creations, revocations, strict=True) for c in pair)
+            )
             return list(results[0::2]), list(results[1::2])
 
     created, revoked = anyio.run(storm)
-    assert [r.status_code for r in created] == [201] * COUNT, [r.text for r in created if r.status_code != 201][:2]
-    assert [r.status_code for r in revoked] == [200] * COUNT, [r.text for r in revoked if r.status_code != 200][:2]
+    assert [r.status_code for r in created] == [201] * COUNT, [
+        r.text for r in created if r.status_code != 201
+    ][:2]
+    assert [r.status_code for r in revoked] == [200] * COUNT, [
+        r.text for r in revoked if r.status_code != 200
+    ][:2]
 
     new_credentials = [r.json()["credential"] for r in created]
     old_credentials = [a["credential"] for a in existing]

@@ -38,8 +38,11 @@ def _restarted_settings(harness: Harness) -> IssuerSettings:
 def test_restart_keeps_identity_documents_credentials_and_spent_challenges(harness: Harness) -> None:
     plain = harness.onboard()
     key = generate()
-    hosted = harness.onboard(mode="did_web", publicKeyMultibase=key.public_key.to_multikey(),
-                             proof=harness.pop(key, harness.challenge()))
+    hosted = harness.onboard(
+        mode="did_web",
+        publicKeyMultibase=key.public_key.to_multikey(),
+        proof=harness.pop(key, harness.challenge()),
+    )
     agent_key = generate()
     did = did_key.create(agent_key.public_key)
     spent_proof = harness.pop(agent_key, harness.challenge(), iss=did)
@@ -53,19 +56,31 @@ def test_restart_keeps_identity_documents_credentials_and_spent_challenges(harne
 
         class _Web:
             async def resolve(self, wanted: str) -> DIDDocument:
-                path = "/.well-known/did.json" if wanted == ORG_DID else "/" + "/".join(wanted.split(":")[3:]) + "/did.json"
+                path = (
+                    "/.well-known/did.json"
+                    if wanted == ORG_DID
+                    else "/" + "/".join(wanted.split(":")[3:]) + "/did.json"
+                )
                 return DIDDocument(json.loads(client.get(path).text))
 
         resolver = DIDResolver(methods={"web": _Web()}, clock=harness.clock)
         for credential in (plain["credential"], hosted["credential"]):
-            result = anyio.run(lambda c=credential: verify_credential(c, resolver=resolver, clock=harness.clock))
+            result = anyio.run(
+                lambda c=credential: verify_credential(c, resolver=resolver, clock=harness.clock)
+            )
             assert result.verified, result.problems
 
         # The challenge spent before the restart stays spent (replay after restart fails).
         other = generate()
-        replay = {"mode": "did_key", "did": did_key.create(other.public_key), "name": "x",
-                  "owner": "mailto:a@b.example", "kind": "delegated", "capabilities": CAPS,
-                  "proof": harness.pop(other, _nonce_of(spent_proof), iss=did_key.create(other.public_key))}
+        replay = {
+            "mode": "did_key",
+            "did": did_key.create(other.public_key),
+            "name": "x",
+            "owner": "mailto:a@b.example",
+            "kind": "delegated",
+            "capabilities": CAPS,
+            "proof": harness.pop(other, _nonce_of(spent_proof), iss=did_key.create(other.public_key)),
+        }
         response = client.post("/agents", json=replay, headers=harness.admin)
         assert response.status_code == 400, response.text
 
@@ -100,6 +115,8 @@ def test_bad_key_store_refuses_to_start_and_no_key_is_generated(harness: Harness
     with pytest.raises(KeyStoreError):
         create_app(_restarted_settings(harness))
     assert (path.read_bytes() if path.exists() else None) == before
-    assert sorted(p.name for p in harness.settings.data_dir.iterdir() if "keystore" in p.name and not p.name.endswith(".lock")) == (
-        [] if problem == "missing" else ["keystore.json"]
-    )
+    assert sorted(
+        p.name
+        for p in harness.settings.data_dir.iterdir()
+        if "keystore" in p.name and not p.name.endswith(".lock")
+    ) == ([] if problem == "missing" else ["keystore.json"])

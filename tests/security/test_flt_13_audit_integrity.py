@@ -34,12 +34,26 @@ def test_every_decision_is_audited_once_and_no_secret_is_logged(
     mallory = generate()
     forged = harness.pop(mallory, harness.challenge(), iss=victim)
     secrets.append(forged)
-    body = {"mode": "did_key", "did": victim, "proof": forged, "name": "x", "owner": "mailto:a@b.example",
-            "kind": "delegated", "capabilities": CAPS}
+    body = {
+        "mode": "did_key",
+        "did": victim,
+        "proof": forged,
+        "name": "x",
+        "owner": "mailto:a@b.example",
+        "kind": "delegated",
+        "capabilities": CAPS,
+    }
     assert harness.client.post("/agents", json=body, headers=harness.admin).status_code == 400
-    assert harness.client.post("/agents/" + generated["id"] + "/suspend", headers=harness.admin).status_code == 200
-    assert harness.client.post("/users", json={"did": "did:key:zBad", "roles": ["staff"]},
-                               headers=harness.admin).status_code == 400
+    assert (
+        harness.client.post("/agents/" + generated["id"] + "/suspend", headers=harness.admin).status_code
+        == 200
+    )
+    assert (
+        harness.client.post(
+            "/users", json={"did": "did:key:zBad", "roles": ["staff"]}, headers=harness.admin
+        ).status_code
+        == 400
+    )
 
     events = audit_events(harness)[start:]
     decisions = [(e["decision"], e["type"]) for e in events]

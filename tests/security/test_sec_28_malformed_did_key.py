@@ -23,19 +23,30 @@ DID_KEYS = {name: did for name, did in INVALID.items() if did.startswith("did:ke
 
 
 @pytest.mark.parametrize("did", DID_KEYS.values(), ids=DID_KEYS.keys())
-def test_agent_registration_refuses_a_malformed_did_key(harness: Harness, agent_key: PrivateKey, did: str) -> None:
+def test_agent_registration_refuses_a_malformed_did_key(
+    harness: Harness, agent_key: PrivateKey, did: str
+) -> None:
     nonce = harness.challenge()
     body = {
-        "mode": "did_key", "did": did, "proof": harness.pop(agent_key, nonce, iss=did),
-        "name": "x", "owner": "mailto:a@b.example", "kind": "delegated", "capabilities": CAPS,
+        "mode": "did_key",
+        "did": did,
+        "proof": harness.pop(agent_key, nonce, iss=did),
+        "name": "x",
+        "owner": "mailto:a@b.example",
+        "kind": "delegated",
+        "capabilities": CAPS,
     }
-    refused_without_writes(harness, "POST", "/agents", 400, error="invalid_request", json=body, headers=harness.admin)
+    refused_without_writes(
+        harness, "POST", "/agents", 400, error="invalid_request", json=body, headers=harness.admin
+    )
 
 
 @pytest.mark.parametrize("did", DID_KEYS.values(), ids=DID_KEYS.keys())
 def test_user_registration_refuses_a_malformed_did_key(harness: Harness, did: str) -> None:
     body = {"did": did, "roles": ["staff"]}
-    refused_without_writes(harness, "POST", "/users", 400, error="invalid_request", json=body, headers=harness.admin)
+    refused_without_writes(
+        harness, "POST", "/users", 400, error="invalid_request", json=body, headers=harness.admin
+    )
 
 
 ED25519_BAD_KEYS = {
@@ -54,7 +65,14 @@ def test_hosted_did_web_registration_refuses_a_malformed_public_key(
 ) -> None:
     nonce = harness.challenge()
     body = {
-        "mode": "did_web", "publicKeyMultibase": key, "proof": harness.pop(agent_key, nonce),
-        "name": "x", "owner": "mailto:a@b.example", "kind": "delegated", "capabilities": CAPS,
+        "mode": "did_web",
+        "publicKeyMultibase": key,
+        "proof": harness.pop(agent_key, nonce),
+        "name": "x",
+        "owner": "mailto:a@b.example",
+        "kind": "delegated",
+        "capabilities": CAPS,
     }
-    refused_without_writes(harness, "POST", "/agents", 400, error="invalid_request", json=body, headers=harness.admin)
+    refused_without_writes(
+        harness, "POST", "/agents", 400, error="invalid_request", json=body, headers=harness.admin
+    )

@@ -40,7 +40,10 @@ def _vocab_null(vc: dict[str, Any]) -> None:
 
 
 ATTACKS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
-    "redefine VerifiableCredential": (_ctx(V2, DA, {"VerifiableCredential": "https://evil/#X"}), "unknown_context"),
+    "redefine VerifiableCredential": (
+        _ctx(V2, DA, {"VerifiableCredential": "https://evil/#X"}),
+        "unknown_context",
+    ),
     "@vocab appended": (_ctx(V2, DA, {"@vocab": "https://evil/#"}), "unknown_context"),
     "@vocab null + undefined type": (_vocab_null, "unknown_context"),
     "context not on the allowlist": (_ctx(V2, DA, "https://evil.example/ctx.jsonld"), "unknown_context"),
@@ -81,8 +84,11 @@ def test_context_changed_after_signing_is_refused(suite: str, attack: str) -> No
 
 
 SIGNABLE = [
-    "redefine VerifiableCredential", "@vocab appended", "@vocab null + undefined type",
-    "base context missing", "base context out of order",
+    "redefine VerifiableCredential",
+    "@vocab appended",
+    "@vocab null + undefined type",
+    "base context missing",
+    "base context out of order",
 ]
 
 

@@ -102,19 +102,33 @@ def _window(w: Attack, **dates: str) -> Refusal | Any:
 @pytest.mark.parametrize(
     ("name", "dates", "codes"),
     [
-        ("validFrom now+61s", {"validFrom": format_datetime(T0 + timedelta(seconds=61))},
-         ("invalid_credential", "not_yet_valid")),
-        ("validUntil now-61s", {"validFrom": format_datetime(T0 - timedelta(hours=1)),
-                                "validUntil": format_datetime(T0 - timedelta(seconds=61))}, ("invalid_credential", "expired")),
-        ("validUntil == now", {"validFrom": format_datetime(T0 - timedelta(hours=1)),
-                               "validUntil": format_datetime(T0)}, ("chain_validity",)),
+        (
+            "validFrom now+61s",
+            {"validFrom": format_datetime(T0 + timedelta(seconds=61))},
+            ("invalid_credential", "not_yet_valid"),
+        ),
+        (
+            "validUntil now-61s",
+            {
+                "validFrom": format_datetime(T0 - timedelta(hours=1)),
+                "validUntil": format_datetime(T0 - timedelta(seconds=61)),
+            },
+            ("invalid_credential", "expired"),
+        ),
+        (
+            "validUntil == now",
+            {"validFrom": format_datetime(T0 - timedelta(hours=1)), "validUntil": format_datetime(T0)},
+            ("chain_validity",),
+        ),
         ("validFrom > validUntil", {"validFrom": format_datetime(T0 + timedelta(hours=9))}, None),
         ("RFC 2822 date", {"validFrom": "Sat 25 Feb 2023 07:16:31 PM CST"}, None),
         ("no time zone", {"validFrom": "2025-01-01T00:00:00"}, None),
         ("30 February", {"validFrom": "2025-02-30T00:00:00Z"}, None),
     ],
 )
-def test_sec34_validity_window_refusals(name: str, dates: dict[str, str], codes: tuple[str, ...] | None) -> None:
+def test_sec34_validity_window_refusals(
+    name: str, dates: dict[str, str], codes: tuple[str, ...] | None
+) -> None:
     w = Attack(JCS)
     outcome = _window(w, **dates)
     assert isinstance(outcome, Refusal), f"{name} accepted"
@@ -131,14 +145,19 @@ def test_sec34_boundaries_with_60s_skew() -> None:
     w = Attack(JCS)
     accepted = _window(w, validFrom=format_datetime(T0 + timedelta(seconds=60)))
     assert not isinstance(accepted, Refusal), accepted
-    accepted = _window(w, validFrom=format_datetime(T0 - timedelta(hours=1)),
-                       validUntil=format_datetime(T0 + timedelta(seconds=1)))
+    accepted = _window(
+        w,
+        validFrom=format_datetime(T0 - timedelta(hours=1)),
+        validUntil=format_datetime(T0 + timedelta(seconds=1)),
+    )
     assert not isinstance(accepted, Refusal), accepted
 
 
 def test_sec34_proof_expired_and_proof_created_in_the_future() -> None:
     w = Attack(JCS)
-    expired = di_sign(w, unsigned_d_ua(w), w.smith, created=T0 - timedelta(hours=2), expires=T0 - timedelta(hours=1))
+    expired = di_sign(
+        w, unsigned_d_ua(w), w.smith, created=T0 - timedelta(hours=2), expires=T0 - timedelta(hours=1)
+    )
     outcome = run(w.pipeline(w.present(chain_of(w, expired), w.ordering)))
     assert isinstance(outcome, Refusal) and outcome.layer in {"presentation", "chain"}, outcome
     future = di_sign(w, unsigned_d_ua(w), w.smith, created=T0 + timedelta(hours=1))
@@ -172,8 +191,15 @@ def _proof_changed(**changes: Any) -> Refusal:
         {"proofValue": "not-multibase"},
         {"proofValue": "u" + "A" * 86},
     ],
-    ids=["Ed25519Signature2018", "Ed25519Signature2020", "eddsa-2022", "cryptosuite 42", "no cryptosuite",
-         "proofValue not multibase", "proofValue base64url"],
+    ids=[
+        "Ed25519Signature2018",
+        "Ed25519Signature2020",
+        "eddsa-2022",
+        "cryptosuite 42",
+        "no cryptosuite",
+        "proofValue not multibase",
+        "proofValue base64url",
+    ],
 )
 def test_sec35_downgraded_or_unknown_suite(changes: dict[str, Any]) -> None:
     refusal = _proof_changed(**changes)
@@ -189,7 +215,8 @@ def test_sec35_ecdsa_when_the_policy_allows_only_eddsa() -> None:
     w.smith = Party("smith", generate(KeyType.P256))
     d_ua = di_sign(w, unsigned_d_ua(w), w.smith, suite="ecdsa-rdfc-2019")
     refusal = w.refusal(
-        [d_ua, w.ordering_acc(), w.smith_role()], w.ordering,
+        [d_ua, w.ordering_acc(), w.smith_role()],
+        w.ordering,
         chain_kw={"allowed_formats": ["eddsa-rdfc-2022", "eddsa-jcs-2022"]},
     )
     assert refusal.layer == "chain" and refusal.codes == ("chain_signature",), refusal.codes

@@ -22,13 +22,21 @@ from tests.security.world import Attack, di_sign, run, unsigned_d_ua
 JCS = "eddsa-jcs-2022"
 
 
-def sub_chain(w: Attack, scopes: list[str], *, resource: str = MCP, parent_scopes: tuple[str, ...] = ()) -> list[Any]:
+def sub_chain(
+    w: Attack, scopes: list[str], *, resource: str = MCP, parent_scopes: tuple[str, ...] = ()
+) -> list[Any]:
     d_ua = (
         w.delegation(w.smith, w.ordering, list(parent_scopes), max_depth=1)
-        if parent_scopes else w.smith_to_ordering()
+        if parent_scopes
+        else w.smith_to_ordering()
     )
     d_ab = w.delegation(
-        w.ordering, w.payment, scopes, parent=w.parent(d_ua), valid_until=T0 + timedelta(hours=4), resource=resource
+        w.ordering,
+        w.payment,
+        scopes,
+        parent=w.parent(d_ua),
+        valid_until=T0 + timedelta(hours=4),
+        resource=resource,
     )
     return [d_ua, d_ab, w.ordering_acc(), w.payment_acc(), w.smith_role()]
 
@@ -65,8 +73,13 @@ def test_sec38_look_alike_scopes_are_not_covered(parent: str, child: str) -> Non
     d_ua = w.delegation(w.smith, w.ordering, [parent], max_depth=1)
     # Hand-crafted D_AB (the builder would refuse some of these scopes), signed by its real issuer.
     unsigned = unsigned_d_ua(
-        w, issuer=w.ordering.did, agent=w.payment.did, capabilities=caps("orders:placeholder"),
-        parent=w.parent(d_ua), max_depth=0, valid_until=T0 + timedelta(hours=4),
+        w,
+        issuer=w.ordering.did,
+        agent=w.payment.did,
+        capabilities=caps("orders:placeholder"),
+        parent=w.parent(d_ua),
+        max_depth=0,
+        valid_until=T0 + timedelta(hours=4),
     )
     unsigned["credentialSubject"]["capabilities"][0]["scopes"] = [child]
     d_ab = di_sign(w, unsigned, w.ordering)
@@ -77,9 +90,15 @@ def test_sec38_look_alike_scopes_are_not_covered(parent: str, child: str) -> Non
 
 def test_sec38_resource_prefix_is_segment_aware() -> None:
     w = Attack(JCS)
-    d_ua = w.delegation(w.smith, w.ordering, ["orders:read"], max_depth=1, resource="https://mcp.urbanbites.example/mcp")
+    d_ua = w.delegation(
+        w.smith, w.ordering, ["orders:read"], max_depth=1, resource="https://mcp.urbanbites.example/mcp"
+    )
     d_ab = w.delegation(
-        w.ordering, w.payment, ["orders:read"], parent=w.parent(d_ua), valid_until=T0 + timedelta(hours=4),
+        w.ordering,
+        w.payment,
+        ["orders:read"],
+        parent=w.parent(d_ua),
+        valid_until=T0 + timedelta(hours=4),
         resource="https://mcp.urbanbites.example/mcpx",
     )
     refusal = w.refusal([d_ua, d_ab, w.ordering_acc(), w.payment_acc(), w.smith_role()], w.payment)
@@ -105,7 +124,15 @@ def test_sec42_chain_verification_of_an_oversized_list_is_fast() -> None:
     for count in (9, 5_000):
         start = time.perf_counter()
         with pytest.raises(VerificationError) as info:
-            run(verify_chain([link] * count, holder=w.ordering.did, trust=w.policy(), resolver=w.resolver, clock=w.clock,
-                                 status_resolver=w.fetch))
+            run(
+                verify_chain(
+                    [link] * count,
+                    holder=w.ordering.did,
+                    trust=w.policy(),
+                    resolver=w.resolver,
+                    clock=w.clock,
+                    status_resolver=w.fetch,
+                )
+            )
         assert info.value.reason == "too_large"
         assert time.perf_counter() - start < 0.2

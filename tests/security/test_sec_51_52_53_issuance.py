@@ -27,7 +27,13 @@ HOSTILE_NAMES = ["../../.well-known", "a/b", "%2e%2e", "CON", "x" * 4096]
 
 
 def _registration(**overrides: object) -> dict[str, object]:
-    return {"name": "x", "owner": "mailto:a@b.example", "kind": "delegated", "capabilities": CAPS, **overrides}
+    return {
+        "name": "x",
+        "owner": "mailto:a@b.example",
+        "kind": "delegated",
+        "capabilities": CAPS,
+        **overrides,
+    }
 
 
 # -- SEC-51 ----------------------------------------------------------------------------------------
@@ -38,7 +44,9 @@ def test_sec51_hostile_agent_name_never_becomes_a_did_path(harness: Harness, nam
     org_document = harness.client.get("/.well-known/did.json").json()
     key = generate()
     agent = harness.onboard(
-        mode="did_web", name=name, publicKeyMultibase=key.public_key.to_multikey(),
+        mode="did_web",
+        name=name,
+        publicKeyMultibase=key.public_key.to_multikey(),
         proof=harness.pop(key, harness.challenge()),
     )
     assert agent["did"] == f"{ORG_DID}:agents:{agent['id']}"
@@ -67,8 +75,13 @@ def test_sec51_hosted_document_path_with_traversal_is_404(harness: Harness, agen
 def test_sec52_victim_did_key_without_proof_of_possession(harness: Harness) -> None:
     victim = did_key.create(generate().public_key)
     refused_without_writes(
-        harness, "POST", "/agents", 400, error="invalid_request",
-        json=_registration(mode="did_key", did=victim), headers=harness.admin,
+        harness,
+        "POST",
+        "/agents",
+        400,
+        error="invalid_request",
+        json=_registration(mode="did_key", did=victim),
+        headers=harness.admin,
     )
 
 
@@ -76,8 +89,13 @@ def test_sec52_victim_did_key_with_mallorys_pop(harness: Harness, agent_key: Pri
     victim = did_key.create(generate().public_key)
     proof = harness.pop(agent_key, harness.challenge(), iss=victim)  # signed by mallory
     refused_without_writes(
-        harness, "POST", "/agents", 400, error="invalid_request",
-        json=_registration(mode="did_key", did=victim, proof=proof), headers=harness.admin,
+        harness,
+        "POST",
+        "/agents",
+        400,
+        error="invalid_request",
+        json=_registration(mode="did_key", did=victim, proof=proof),
+        headers=harness.admin,
     )
 
 
@@ -87,8 +105,13 @@ def test_sec52_pop_over_a_stale_nonce(harness: Harness, agent_key: PrivateKey) -
     harness.clock.advance(harness.issuer.config.challenge_ttl + timedelta(seconds=1))
     proof = harness.pop(agent_key, nonce, iss=did)
     refused_without_writes(
-        harness, "POST", "/agents", 400, error="invalid_request",
-        json=_registration(mode="did_key", did=did, proof=proof), headers=harness.admin,
+        harness,
+        "POST",
+        "/agents",
+        400,
+        error="invalid_request",
+        json=_registration(mode="did_key", did=did, proof=proof),
+        headers=harness.admin,
     )
 
 
@@ -96,8 +119,13 @@ def test_sec52_pop_for_another_audience(harness: Harness, agent_key: PrivateKey)
     did = did_key.create(agent_key.public_key)
     proof = harness.pop(agent_key, harness.challenge(), iss=did, aud="did:web:other-issuer.example")
     refused_without_writes(
-        harness, "POST", "/agents", 400, error="invalid_request",
-        json=_registration(mode="did_key", did=did, proof=proof), headers=harness.admin,
+        harness,
+        "POST",
+        "/agents",
+        400,
+        error="invalid_request",
+        json=_registration(mode="did_key", did=did, proof=proof),
+        headers=harness.admin,
     )
 
 
@@ -105,8 +133,13 @@ def test_sec52_pop_over_a_nonce_never_issued(harness: Harness, agent_key: Privat
     did = did_key.create(agent_key.public_key)
     proof = harness.pop(agent_key, "never-issued-nonce-0123456789", iss=did)
     refused_without_writes(
-        harness, "POST", "/agents", 400, error="invalid_request",
-        json=_registration(mode="did_key", did=did, proof=proof), headers=harness.admin,
+        harness,
+        "POST",
+        "/agents",
+        400,
+        error="invalid_request",
+        json=_registration(mode="did_key", did=did, proof=proof),
+        headers=harness.admin,
     )
 
 
@@ -115,8 +148,13 @@ def test_sec52_pop_over_a_nonce_bound_to_another_did(harness: Harness, agent_key
     other = did_key.create(generate().public_key)
     proof = harness.pop(agent_key, harness.challenge(other), iss=did)
     refused_without_writes(
-        harness, "POST", "/agents", 400, error="invalid_request",
-        json=_registration(mode="did_key", did=did, proof=proof), headers=harness.admin,
+        harness,
+        "POST",
+        "/agents",
+        400,
+        error="invalid_request",
+        json=_registration(mode="did_key", did=did, proof=proof),
+        headers=harness.admin,
     )
 
 

@@ -74,17 +74,31 @@ class Attack(UrbanBites):
         # The holder signs with JCS: signing with RDFC would refuse undefined terms the attacks
         # put into embedded credentials (the attacker chooses how to sign the presentation).
         suite = vp_suite
-        return sign_presentation(
-            vp, key=signer.key, verification_method=signer.vm, challenge=challenge, domain=domain,
-            suite=suite, clock=self.clock,
-        ) if _holder_is(vp, signer) else _force_sign(vp, signer, suite, self, challenge, domain)
+        return (
+            sign_presentation(
+                vp,
+                key=signer.key,
+                verification_method=signer.vm,
+                challenge=challenge,
+                domain=domain,
+                suite=suite,
+                clock=self.clock,
+            )
+            if _holder_is(vp, signer)
+            else _force_sign(vp, signer, suite, self, challenge, domain)
+        )
 
     async def pipeline(self, vp: Mapping[str, Any] | str, **chain_kw: Any) -> Any:
         result = await verify_presentation(
-            vp, resolver=self.resolver, clock=self.clock, challenge=CHALLENGE, domain=DOMAIN,
+            vp,
+            resolver=self.resolver,
+            clock=self.clock,
+            challenge=CHALLENGE,
+            domain=DOMAIN,
             # As the token exchange (did_agents/exchange/token_exchange.py step 6): status is
             # rule 5 of the chain; VCDM 2.0 formats only.
-            status_resolver=None, allowed_formats=EXCHANGE_FORMATS,
+            status_resolver=None,
+            allowed_formats=EXCHANGE_FORMATS,
         )
         if not result.verified:
             nested = tuple(code for c in result.credentials for code in c.codes)
@@ -97,8 +111,12 @@ class Attack(UrbanBites):
 
         try:
             return await verify_chain(
-                entries, holder=result.holder, trust=self.policy(), resolver=self.resolver,
-                clock=self.clock, **chain_kw,
+                entries,
+                holder=result.holder,
+                trust=self.policy(),
+                resolver=self.resolver,
+                clock=self.clock,
+                **chain_kw,
             )
         except VerificationError as exc:
             assert_invalid_request(exc)
@@ -123,8 +141,14 @@ def _force_sign(
     from did_agents.proofs.data_integrity import add_proof
 
     return add_proof(
-        vp, key=signer.key, verification_method=signer.vm, cryptosuite=suite,
-        proof_purpose="authentication", challenge=challenge, domain=domain, clock=world.clock,
+        vp,
+        key=signer.key,
+        verification_method=signer.vm,
+        cryptosuite=suite,
+        proof_purpose="authentication",
+        challenge=challenge,
+        domain=domain,
+        clock=world.clock,
     )
 
 
@@ -170,6 +194,11 @@ def di_sign(
 
     with mock.patch.object(data_integrity, "_check_did_key_binding", lambda *_: None):
         return data_integrity.add_proof(
-            document, key=signer.key, verification_method=verification_method or signer.vm,
-            cryptosuite=suite, proof_purpose=purpose, clock=w.clock, **options,  # type: ignore[arg-type]
+            document,
+            key=signer.key,
+            verification_method=verification_method or signer.vm,
+            cryptosuite=suite,
+            proof_purpose=purpose,
+            clock=w.clock,
+            **options,  # type: ignore[arg-type]
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from datetime import UTC, datetime
 
@@ -72,3 +73,110 @@ def test_read_async_reads_inline_on_sqlite_and_in_a_worker_thread_on_postgresql(
     seen, loop_thread = asyncio.run(main())
     assert seen is True
     assert (threads == [loop_thread]) is (db.backend == "sqlite")
+
+
+def _replay_rows(db: Database) -> int:
+    return db.row_counts()["replay_cache"]
+
+
+def test_run_async_commits_inline_on_sqlite_and_in_a_worker_thread_on_postgresql(db: Database) -> None:
+    threads: list[int] = []
+
+    def work(conn: Connection) -> str:
+        threads.append(threading.get_ident())
+        ReplayCache(conn).remember("did:key:z6MkA", "j1", expires_at=NOW, now=NOW)
+        return "done"
+
+    async def main() -> tuple[str, int]:
+        return await db.run_async(work), threading.get_ident()
+
+    result, loop_thread = asyncio.run(main())
+    assert result == "done" and _replay_rows(db) == 1  # committed: another connection sees it
+    assert (threads == [loop_thread]) is (db.backend == "sqlite")
+
+
+def test_run_async_rolls_back_and_raises_when_work_fails(db: Database) -> None:
+    def work(conn: Connection) -> None:
+        ReplayCache(conn).remember("did:key:z6MkA", "j1", expires_at=NOW, now=NOW)
+        raise StorageError("down", reason="storage_unavailable")
+
+    with pytest.raises(StorageError) as caught:
+        asyncio.run(db.run_async(work))
+    assert caught.value.reason == "storage_unavailable" and _replay_rows(db) == 0
+
+
+def test_run_async_queues_behind_a_writer_thread_instead_of_blocking_the_loop(db: Database) -> None:
+    if db.backend != "sqlite":
+        pytest.skip("the inline path is SQLite's")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.transaction() as conn:
+            ReplayCache(conn).remember("did:key:z6MkA", "held", expires_at=NOW, now=NOW)
+            holding.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    threads: list[int] = []
+
+    def work(conn: Connection) -> None:
+        threads.append(threading.get_ident())
+        ReplayCache(conn).remember("did:key:z6MkA", "queued", expires_at=NOW, now=NOW)
+
+    async def main() -> int:
+        task = asyncio.ensure_future(db.run_async(work))
+        await asyncio.sleep(0)  # let it try the lock (a yield, no waiting for time)
+        assert not task.done() and threads == []  # not run inline: the loop is free
+        release.set()
+        await task
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    holder.join()
+    assert len(threads) == 1 and threads[0] != loop_thread
+    assert _replay_rows(db) == 2
+
+
+def test_run_async_hands_over_when_another_process_holds_the_sqlite_lock(db: Database) -> None:
+    if db.backend != "sqlite":
+        pytest.skip("the inline path is SQLite's")
+    # Another process's writer: a separate sqlite3 connection holding the write lock.
+    other = sqlite3.connect(db.engine.url.database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    threads: list[int] = []
+
+    def work(conn: Connection) -> None:
+        threads.append(threading.get_ident())
+        ReplayCache(conn).remember("did:key:z6MkA", "j1", expires_at=NOW, now=NOW)
+
+    try:
+        # The inline attempt gives up at once, having run nothing.
+        assert db._run_inline(work) == (False, None)
+        assert threads == []
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    async def main() -> int:
+        await db.run_async(work)
+        return threading.get_ident()
+
+    # It left the connection and the in-process lock usable: the next write runs inline.
+    assert threads == [asyncio.run(main())] and _replay_rows(db) == 1
+
+
+def test_run_async_runs_work_again_in_the_queue_after_a_busy_inline_attempt(db: Database) -> None:
+    calls: list[str] = []
+
+    def work(conn: Connection) -> str:
+        calls.append(f"j{len(calls)}")
+        ReplayCache(conn).remember("did:key:z6MkA", calls[-1], expires_at=NOW, now=NOW)
+        if len(calls) == 1:
+            raise StorageError("database is locked", reason="storage_busy")
+        return calls[-1]
+
+    assert asyncio.run(db.run_async(work)) == "j1"
+    with db.read() as conn:  # the first attempt's row was rolled back
+        assert list(conn.execute(select(replay_cache.c.jti)).scalars()) == ["j1"]
