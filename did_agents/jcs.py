@@ -30,35 +30,17 @@ tests/test_jcs.py checks the two byte for byte on generated values.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any, Final
 
 import rfc8785
 
+from did_agents import strict_json
 from did_agents.errors import InputTooLargeError, MalformedError
 
 __all__ = ["canonicalize"]
 
 _I_JSON_MAX: Final = 2**53 - 1
-# One encoder for every call: json.dumps with keyword arguments builds a new one each time.
-_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
-
-
-def _unsupported(value: object) -> object:
-    raise TypeError(f"{type(value).__name__} is not JSON")  # unreachable after _plain
-
-
-# The C encoder behind _ENCODER, built once (JSONEncoder.iterencode builds one per
-# call): no circular-reference markers (_plain's recursion bound comes first),
-# ensure_ascii=False escaping, ":" and ",", sorted keys, no skipped keys, no NaN.
-# json.encoder.c_make_encoder is None without the _json accelerator.
-_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
-_C_ENCODER: Final = (
-    _C_MAKE_ENCODER(None, _unsupported, json.encoder.encode_basestring, None, ":", ",", True, False, False)
-    if _C_MAKE_ENCODER is not None
-    else None
-)
 
 
 def _as_double(number: int) -> float:
@@ -113,7 +95,7 @@ def _fast_canonicalize(value: Any) -> bytes | None:
     """The RFC 8785 bytes through the C JSON encoder, or None outside its domain (module docstring)."""
     if not _plain(value):
         return None
-    text = "".join(_C_ENCODER(value, 0)) if _C_ENCODER is not None else _ENCODER.encode(value)
+    text = strict_json.dumps_sorted(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: rfc8785 refuses it

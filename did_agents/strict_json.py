@@ -9,11 +9,12 @@ non-finite numbers (SEC-13), and bound size and nesting.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Final
 
 from did_agents.errors import InputTooLargeError, MalformedError
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "check_depth", "dumps", "loads"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "check_depth", "dumps", "dumps_sorted", "loads"]
 
 DEFAULT_MAX_BYTES = 1_000_000
 DEFAULT_MAX_DEPTH = 32
@@ -60,17 +61,30 @@ _DECODER = json.JSONDecoder(
 
 def check_depth(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
     """Raise ``InputTooLargeError`` if ``value`` nests deeper than ``max_depth``."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            if depth > max_depth:
+    kind = type(value)
+    if (kind is dict or kind is list) and max_depth < 1:
+        raise InputTooLargeError(f"JSON nested deeper than {max_depth}")
+    if kind is dict:
+        _check_members(value.values(), max_depth - 1, max_depth)
+    elif kind is list:
+        _check_members(value, max_depth - 1, max_depth)
+    elif isinstance(value, dict):
+        check_depth(dict(value), max_depth)
+    elif isinstance(value, list):
+        check_depth(list(value), max_depth)
+
+
+def _check_members(members: Iterable[Any], remaining: int, max_depth: int) -> None:
+    # Recursion is bounded: the caller's value was parsed by the C scanner, and each level
+    # down spends one of at most max_depth levels before refusing.
+    for member in members:
+        kind = type(member)
+        if kind is dict or kind is list:
+            if remaining < 1:
                 raise InputTooLargeError(f"JSON nested deeper than {max_depth}")
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            if depth > max_depth:
-                raise InputTooLargeError(f"JSON nested deeper than {max_depth}")
-            stack.extend((v, depth + 1) for v in item)
+            _check_members(member.values() if kind is dict else member, remaining - 1, max_depth)
+        elif isinstance(member, dict | list):  # a subclass: judge it as its base type
+            check_depth(member, remaining)
 
 
 def loads(
@@ -106,3 +120,31 @@ def loads(
 def dumps(value: Any) -> str:
     """Compact JSON (not canonical; use ``did_agents.jcs`` for RFC 8785)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _unsupported(value: object) -> object:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# One encoder for every call (json.dumps with keyword arguments builds one per call, and so
+# does JSONEncoder.encode for its C encoder): ":" and ",", sorted keys, no skipped keys, no
+# NaN, non-ASCII written as is (json.encoder.encode_basestring is ensure_ascii=False).
+# No circular-reference markers: a cycle ends in RecursionError. c_make_encoder is None
+# without the _json accelerator.
+_SORTED: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
+_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_C_SORTED: Final = (
+    _C_MAKE_ENCODER(None, _unsupported, json.encoder.encode_basestring, None, ":", ",", True, False, False)
+    if _C_MAKE_ENCODER is not None
+    else None
+)
+
+
+def dumps_sorted(value: Any) -> str:
+    """Compact JSON with members sorted by name, non-ASCII characters as they are and no
+    NaN/Infinity: one text per JSON value (floats in Python's ``repr``, so not RFC 8785 for
+    them; :mod:`did_agents.jcs` decides when it is). Raises ``TypeError`` for a non-JSON
+    type or key, ``ValueError`` for a non-finite float, ``RecursionError`` for a cycle."""
+    if _C_SORTED is not None:
+        return "".join(_C_SORTED(value, 0))
+    return _SORTED.encode(value)

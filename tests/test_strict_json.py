@@ -66,3 +66,39 @@ def test_depth_at_the_limit_is_accepted():
 def test_invalid_utf8_is_refused():
     with pytest.raises(MalformedError):
         strict_json.loads(b'"\xff"')
+
+
+def _depth(value):
+    """Nesting depth by definition: a scalar is 0, a container one more than its deepest member."""
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_NESTED = st.recursive(
+    st.none() | st.integers() | st.text(max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=2), children, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@given(_NESTED, st.integers(min_value=0, max_value=8))
+def test_check_depth_refuses_exactly_what_nests_deeper_than_the_bound(value, bound):
+    if _depth(value) > bound:
+        with pytest.raises(InputTooLargeError):
+            strict_json.check_depth(value, bound)
+    else:
+        strict_json.check_depth(value, bound)
+
+
+def test_check_depth_sees_subclasses_of_dict_and_list():
+    class Members(dict):
+        pass
+
+    with pytest.raises(InputTooLargeError):
+        strict_json.check_depth({"a": Members(b=[[1]])}, 3)
+    strict_json.check_depth({"a": Members(b=[[1]])}, 4)

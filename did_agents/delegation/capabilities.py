@@ -37,6 +37,7 @@ they grant the same things.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -336,7 +337,10 @@ def _pairs(caps: Iterable[Capability]) -> set[tuple[str, str]]:
     return {(cap.resource, scope) for cap in caps for scope in cap.scopes}
 
 
-def _scope_ancestors(scope: str) -> list[str]:
+# The two ancestor lists are pure functions of one string, asked for the same few resources and
+# scopes on every exchange: memoized (bounded, least recently used first out).
+@functools.lru_cache(maxsize=4096)
+def _scope_ancestors(scope: str) -> tuple[str, ...]:
     """``scope`` and every wildcard pattern that covers it (``a:b:c`` → ``a:b:c``, ``a:b:*``, ``a:*``)."""
     segments = scope.split(":")
     result = [scope]
@@ -344,16 +348,17 @@ def _scope_ancestors(scope: str) -> list[str]:
         wildcard = ":".join(segments[:k]) + ":*"
         if wildcard != scope:
             result.append(wildcard)
-    return result
+    return tuple(result)
 
 
-def _resource_ancestors(resource: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _resource_ancestors(resource: str) -> tuple[str, ...]:
     """``resource`` and every prefix pattern that covers it (each ``/`` of the path)."""
     path_start = resource.find("/", resource.index("://") + 3)
     if path_start < 0:
-        return [resource]
+        return (resource,)
     cuts = [i + 1 for i in range(path_start, len(resource)) if resource[i] == "/"]
-    return [resource, *(resource[:cut] for cut in reversed(cuts) if cut != len(resource))]
+    return (resource, *(resource[:cut] for cut in reversed(cuts) if cut != len(resource)))
 
 
 def _grouped(caps: Iterable[Capability]) -> dict[str, set[str]]:
@@ -414,6 +419,19 @@ def intersect(a: Iterable[Capability], b: Iterable[Capability]) -> CapabilitySet
     scope is always one of the two, so per resource pair it suffices to keep the
     scopes of each side that the other side grants.
     """
+    if type(a) is tuple and type(b) is tuple:
+        # Capability sets (tuples of frozen capabilities) are values: an exchange intersects
+        # the same few sets every time, so their intersections are memoized.
+        return _intersect_sets(a, b)
+    return _intersect(a, b)
+
+
+@functools.lru_cache(maxsize=1024)
+def _intersect_sets(a: CapabilitySet, b: CapabilitySet) -> CapabilitySet:
+    return _intersect(a, b)
+
+
+def _intersect(a: Iterable[Capability], b: Iterable[Capability]) -> CapabilitySet:
     ga, gb = _grouped(a), _grouped(b)
     result: dict[str, set[str]] = {}
     for ra, sa in ga.items():
@@ -436,6 +454,17 @@ def _minimal_scopes(scopes: Iterable[str]) -> frozenset[str]:
 
 def scopes_on(resource: str, caps: Iterable[Capability]) -> frozenset[str]:
     """The scope patterns ``caps`` grant on the exact URL ``resource`` (normal form)."""
+    if type(caps) is tuple:
+        return _scopes_on_set(resource, caps)  # a capability set is a value: memoized
+    return _scopes_on(resource, caps)
+
+
+@functools.lru_cache(maxsize=1024)
+def _scopes_on_set(resource: str, caps: CapabilitySet) -> frozenset[str]:
+    return _scopes_on(resource, caps)
+
+
+def _scopes_on(resource: str, caps: Iterable[Capability]) -> frozenset[str]:
     return _minimal_scopes(s for cap in caps if resource_covers(cap.resource, resource) for s in cap.scopes)
 
 

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
@@ -107,10 +106,8 @@ def _content_key(credential: Any) -> bytes | None:
         tag = b"jws\x00"
     elif isinstance(credential, Mapping):
         try:
-            text = json.dumps(
-                credential, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-            )
-        except (TypeError, ValueError):
+            text = strict_json.dumps_sorted(credential)
+        except (TypeError, ValueError, RecursionError):
             return None
         data = text.encode("utf-8", "surrogatepass")
         tag = b"json\x00"
