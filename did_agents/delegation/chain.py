@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import itertools
 import threading
@@ -187,9 +188,12 @@ class ChainLink:
     format: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ChainResult:
-    """A verified chain. ``subject`` is the token's ``sub``; ``agents`` run root → leaf."""
+    """A verified chain. ``subject`` is the token's ``sub``; ``agents`` run root → leaf.
+
+    (No ``__slots__``: the derived values below are computed once, on first use.)
+    """
 
     subject: str
     user: str | None
@@ -214,12 +218,12 @@ class ChainResult:
         """The acting agent (the token's ``client_id``)."""
         return self.agents[-1]
 
-    @property
+    @functools.cached_property
     def credential_ids(self) -> tuple[str, ...]:
         """The delegation credential ids, root first (empty for an autonomous agent)."""
         return tuple(link.credential_id for link in self.links)
 
-    @property
+    @functools.cached_property
     def digest(self) -> str | None:
         """The chain digest (see module docstring); ``None`` without links."""
         return chain_digest([link.digest for link in self.links]) if self.links else None
