@@ -199,6 +199,13 @@ def parse_resource(value: object) -> str:
     """
     if not isinstance(value, str):
         raise _bad_resource("a resource must be a string")
+    return _parse_resource_text(str(value))
+
+
+# A pure function of the text, asked for the same few URLs on every exchange: memoized (bounded,
+# least recently used out). Refusals raise, and exceptions are not cached.
+@functools.lru_cache(maxsize=4096)
+def _parse_resource_text(value: str) -> str:
     if not value or len(value) > MAX_RESOURCE_LENGTH:
         raise _bad_resource("resource is empty or too long")
     if not value.isascii() or any(ch <= " " or ch == "\x7f" for ch in value):
