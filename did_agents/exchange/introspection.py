@@ -9,8 +9,9 @@ caller is the service's business (RFC 7662 §2.1).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
+
+from sqlalchemy import Connection
 
 from did_agents.clock import Clock
 from did_agents.errors import DIDAgentsError
@@ -41,12 +42,11 @@ async def introspect(
     if int(clock.now().timestamp()) >= exp:
         return dict(_INACTIVE)
 
-    def lookup() -> bool:
-        with database.read() as conn:
-            stored = TokenRepository(conn).find(jti)
+    def lookup(conn: Connection) -> bool:
+        stored = TokenRepository(conn).find(jti)
         return stored is not None and stored.revoked_at is None
 
-    if not await asyncio.to_thread(lookup):
+    if not await database.read_async(lookup):
         return dict(_INACTIVE)
     response: dict[str, Any] = {"active": True, "token_type": "Bearer"}
     for name in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "act", "delegation"):
