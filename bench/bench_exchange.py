@@ -36,7 +36,8 @@ rounds. Target: eddsa-rdfc-2022 ≥ 3× faster than didkit.
 HTTP: a uvicorn server (one worker, uvloop + httptools) in a child process
 serving the verifier app plus an ``async`` hello-world route; one keep-alive
 client sends sequential requests. Target: exchanges/s ≥ 80% of
-1 / (in-process exchange time + hello-world request time).
+1 / (in-process exchange time + hello-world request time). Then ``--concurrency``
+clients (default 8) send at once: exchanges/s under load (no target).
 """
 
 from __future__ import annotations
@@ -538,9 +539,31 @@ def serve(config_path: str, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning")
 
 
-def over_http(requests: int, workdir: Path) -> None:
-    """HTTP against the in-process exchange, interleaved in blocks (same load, same disk)."""
+async def _concurrently(base: str, bodies: list[bytes], headers: dict[str, str], clients: int) -> float:
+    """Exchanges per second with ``clients`` keep-alive connections sending ``bodies`` at once."""
     import httpx
+
+    pending = list(bodies)
+    async with httpx.AsyncClient(
+        base_url=base, timeout=30, limits=httpx.Limits(max_connections=clients)
+    ) as ac:
+
+        async def client() -> None:
+            while pending:
+                response = await ac.post("/oauth/token", content=pending.pop(), headers=headers)
+                assert response.status_code == 200, response.text
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        return len(bodies) / (time.perf_counter() - started)
+
+
+def over_http(requests: int, workdir: Path, concurrency: int = 8) -> None:
+    """HTTP against the in-process exchange, interleaved in blocks (same load, same disk);
+    then the same server under ``concurrency`` clients at once."""
+    import httpx
+
+    concurrent_requests = max(concurrency, requests)
 
     loop = asyncio.new_event_loop()
     database = Database.connect(f"sqlite:///{workdir / 'inproc-http.db'}", upgrade=True)
@@ -589,7 +612,7 @@ def over_http(requests: int, workdir: Path) -> None:
                         raise
                     time.sleep(0.1)
             bodies = []
-            for _ in range(blocks * per_block + 20):
+            for _ in range(blocks * per_block + 20 + concurrent_requests):
                 nonce = client.post("/challenges").json()["challenge"]
                 bodies.append(_form(*_present(entries, holder, nonce, "eddsa-jcs-2022")))
             headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -607,6 +630,9 @@ def over_http(requests: int, workdir: Path) -> None:
                     response = client.post("/oauth/token", content=body, headers=headers)
                     assert response.status_code == 200, response.text
                 times["exchange"].append((time.perf_counter() - started) / per_block)
+        concurrent_rate = asyncio.run(
+            _concurrently(base, bodies[len(bodies) - concurrent_requests :], headers, concurrency)
+        )
     finally:
         child.terminate()
         child.wait(10)
@@ -630,12 +656,17 @@ def over_http(requests: int, workdir: Path) -> None:
         f"  exchange rate / (1 / (in-process + hello)), median of blocks: {share:.0%}"
         f" (target ≥ 80%: {verdict}; blocks {min(shares):.0%}-{max(shares):.0%})"
     )
+    print(
+        f"  {concurrency} clients at once, {concurrent_requests} exchanges: {concurrent_rate:.0f} exchanges/s"
+        " (the clients run on the same machine)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=8, help="clients at once in the last HTTP run")
     parser.add_argument("--db-dir", help="where the SQLite files go (e.g. /dev/shm: no fsync cost)")
     parser.add_argument("--only", choices=("inproc", "didkit", "http"))
     parser.add_argument("--serve")
@@ -658,7 +689,7 @@ def main() -> None:
         if args.only in (None, "didkit"):
             against_didkit(max(5, args.rounds // 2), args.db_dir)
         if args.only in (None, "http"):
-            over_http(args.requests, workdir)
+            over_http(args.requests, workdir, args.concurrency)
 
 
 if __name__ == "__main__":
