@@ -29,6 +29,7 @@ with explicit row locks where a read decides a write.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,6 +131,9 @@ def create_engine_for(
     )
 
 
+_BEGIN: Final = {mode: f"BEGIN {mode}" for mode in ("IMMEDIATE", "DEFERRED", "EXCLUSIVE")}
+
+
 def _install_sqlite_hooks(engine: Engine, busy_timeout: float, synchronous: SQLiteSynchronous) -> None:
     timeout_ms = int(busy_timeout * 1000)
 
@@ -149,9 +153,20 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout: float, synchronous: SQLi
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(BEGIN_OPTION, "IMMEDIATE")
-        if mode not in ("IMMEDIATE", "DEFERRED", "EXCLUSIVE"):
+        statement = _BEGIN.get(mode)
+        if statement is None:
             raise ValueError(f"bad {BEGIN_OPTION} execution option")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # On the driver: SQLAlchemy's statement execution would cost more than the BEGIN itself
+        # (every transaction starts here). Driver errors leave as SQLAlchemy's, as any
+        # statement's would, so translate_errors sees them (e.g. "database is locked").
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        try:
+            driver.execute(statement).close()
+        except sqlite3.Error as error:
+            raise exc.DBAPIError.instance(
+                statement, (), error, sqlite3.Error, dialect=conn.dialect
+            ) from error
 
 
 def backend_of(conn: Connection | Engine) -> Backend:
