@@ -207,13 +207,14 @@ class Database:
                 # (On the driver: a SQLAlchemy statement would begin a transaction.)
                 driver.execute("PRAGMA busy_timeout = 0").close()
             self._inline = conn
-        try:
-            transaction = conn.begin()  # BEGIN IMMEDIATE (storage.engine)
-        except exc.OperationalError as error:
-            if "database is locked" not in str(error.orig):
-                raise StorageError("database error", reason="storage_unavailable") from error
-            _log.debug("SQLite write lock held elsewhere; queueing the write")
-            return False, None
+        with translate_errors():
+            try:
+                transaction = conn.begin()  # BEGIN IMMEDIATE (storage.engine)
+            except exc.OperationalError as error:
+                if "database is locked" not in str(error.orig):
+                    raise
+                _log.debug("SQLite write lock held elsewhere; queueing the write")
+                return False, None
         me = threading.get_ident()
         self._writer_thread = me
         try:
