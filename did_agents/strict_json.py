@@ -64,19 +64,32 @@ def check_depth(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
     kind = type(value)
     if (kind is dict or kind is list) and max_depth < 1:
         raise InputTooLargeError(f"JSON nested deeper than {max_depth}")
-    if kind is dict:
-        _check_members(value.values(), max_depth - 1, max_depth)
-    elif kind is list:
-        _check_members(value, max_depth - 1, max_depth)
-    elif isinstance(value, dict):
-        check_depth(dict(value), max_depth)
-    elif isinstance(value, list):
-        check_depth(list(value), max_depth)
+    try:
+        if kind is dict:
+            _check_members(value.values(), max_depth - 1, max_depth)
+        elif kind is list:
+            _check_members(value, max_depth - 1, max_depth)
+        elif isinstance(value, dict):
+            check_depth(dict(value), max_depth)
+        elif isinstance(value, list):
+            check_depth(list(value), max_depth)
+    except RecursionError:  # a bound beyond Python's recursion limit, and a value that deep
+        _check_depth_iteratively(value, max_depth)
+
+
+def _check_depth_iteratively(value: Any, max_depth: int) -> None:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                raise InputTooLargeError(f"JSON nested deeper than {max_depth}")
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
 
 
 def _check_members(members: Iterable[Any], remaining: int, max_depth: int) -> None:
-    # Recursion is bounded: the caller's value was parsed by the C scanner, and each level
-    # down spends one of at most max_depth levels before refusing.
+    # One level of recursion per level of nesting, and each level spends one of max_depth
+    # (a cycle, too, ends at the bound).
     for member in members:
         kind = type(member)
         if kind is dict or kind is list:

@@ -102,3 +102,16 @@ def test_check_depth_sees_subclasses_of_dict_and_list():
     with pytest.raises(InputTooLargeError):
         strict_json.check_depth({"a": Members(b=[[1]])}, 3)
     strict_json.check_depth({"a": Members(b=[[1]])}, 4)
+
+
+def test_check_depth_refuses_a_cycle_and_is_exact_beyond_the_recursion_limit():
+    cyclic: list = []
+    cyclic.append(cyclic)
+    with pytest.raises(InputTooLargeError):
+        strict_json.check_depth(cyclic, 32)
+    deep: list = []
+    for _ in range(4999):
+        deep = [deep]  # 5000 levels, deeper than Python's default recursion limit
+    strict_json.check_depth(deep, 5000)
+    with pytest.raises(InputTooLargeError):
+        strict_json.check_depth(deep, 4999)
