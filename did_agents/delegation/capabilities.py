@@ -429,7 +429,10 @@ def intersect(a: Iterable[Capability], b: Iterable[Capability]) -> CapabilitySet
     if type(a) is tuple and type(b) is tuple:
         # Capability sets (tuples of frozen capabilities) are values: an exchange intersects
         # the same few sets every time, so their intersections are memoized.
-        return _intersect_sets(a, b)
+        try:
+            return _intersect_sets(a, b)
+        except TypeError:  # a capability built with unhashable scopes (a set): not memoized
+            pass
     return _intersect(a, b)
 
 
@@ -462,7 +465,10 @@ def _minimal_scopes(scopes: Iterable[str]) -> frozenset[str]:
 def scopes_on(resource: str, caps: Iterable[Capability]) -> frozenset[str]:
     """The scope patterns ``caps`` grant on the exact URL ``resource`` (normal form)."""
     if type(caps) is tuple:
-        return _scopes_on_set(resource, caps)  # a capability set is a value: memoized
+        try:
+            return _scopes_on_set(resource, caps)  # a capability set is a value: memoized
+        except TypeError:  # a capability built with unhashable scopes (a set): not memoized
+            pass
     return _scopes_on(resource, caps)
 
 

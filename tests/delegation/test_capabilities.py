@@ -360,3 +360,12 @@ def test_property_attenuation_bounded_by_every_link(
     for scope in request:
         if all(grants(link, resource, scope) for link in links):
             assert scope in effective
+
+
+def test_memoized_set_operations_accept_capabilities_built_with_plain_sets() -> None:
+    # Capability sets are memoized by value; one built with a (mutable, unhashable) set of
+    # scopes is still computed, just not remembered.
+    loose = (Capability("https://mcp.example/", {"orders:read", "orders:create"}),)  # type: ignore[arg-type]
+    frozen = (Capability("https://mcp.example/", frozenset({"orders:read"})),)
+    assert intersect(loose, frozen) == frozen
+    assert scopes_on("https://mcp.example/orders", loose) == {"orders:read", "orders:create"}
