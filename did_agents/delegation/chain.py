@@ -475,9 +475,11 @@ async def verify_chain(
         raise _fail(
             "too_large", f"{len(credentials)} credentials in one presentation (at most {max_credentials})"
         )
-    declared_links = sum(1 for entry in credentials if DELEGATION_CREDENTIAL in _peek_types(entry))
-    if declared_links > max_chain_length:
-        raise _fail("too_large", f"{declared_links} delegation links (at most {max_chain_length})")
+    # Fewer credentials than the bound cannot declare too many links: peek only otherwise.
+    if len(credentials) > max_chain_length:
+        declared_links = sum(1 for entry in credentials if DELEGATION_CREDENTIAL in _peek_types(entry))
+        if declared_links > max_chain_length:
+            raise _fail("too_large", f"{declared_links} delegation links (at most {max_chain_length})")
     if not credentials:
         raise _fail("agent_credential", "the presentation holds no credentials")
     target = None
