@@ -58,6 +58,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from did_agents import jcs, strict_json
 from did_agents.clock import Clock, SystemClock, format_datetime, parse_datetime
 from did_agents.errors import KeyStoreError, MalformedError
+from did_agents.files import write_private_file
 
 __all__ = [
     "FORMAT",
@@ -517,31 +518,7 @@ class KeyStore:
             "nonce": _b64encode(nonce),
             "ciphertext": _b64encode(ciphertext),
         }
-        _atomic_write(self._path, json.dumps(document, indent=1).encode("utf-8") + b"\n")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        try:
-            os.fchmod(fd, 0o600)  # independent of the umask
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        write_private_file(self._path, json.dumps(document, indent=1).encode("utf-8") + b"\n")
 
 
 def _corrupt(message: str) -> KeyStoreError:
