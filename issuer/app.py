@@ -46,6 +46,7 @@ from did_agents.errors import (
 from did_agents.issuance.context import Issuer, IssuerConfig, is_audited, mark_audited
 from did_agents.issuance.organization import load_organization
 from did_agents.keystore import KeyStore, Passphrase, RawKey
+from did_agents.status.watermark import StatusWatermark, check, database_states
 from did_agents.storage.database import Database
 from did_agents.storage.engine import create_engine_for
 from issuer.deps import ANONYMOUS
@@ -77,7 +78,8 @@ def keystore_secret(settings: IssuerSettings) -> Passphrase | RawKey:
 def build_issuer(
     settings: IssuerSettings, *, database: Database | None = None, clock: Clock | None = None
 ) -> Issuer:
-    """Database + key store + organization identity → an :class:`Issuer` (refuses to start on any gap)."""
+    """Database + key store + organization identity → an :class:`Issuer` (refuses to start on any
+    gap, or on a database older than the status watermark)."""
     if database is None:
         database = Database(
             create_engine_for(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
@@ -85,6 +87,11 @@ def build_issuer(
         database.upgrade()
     keystore = open_keystore(settings)
     organization = load_organization(database, keystore, settings.base_url)
+    # SECURITY FLT-14: a database older than the status watermark (restored from a backup
+    # taken before later revocations) is refused until reconciled.
+    watermark = StatusWatermark(settings.resolved_status_watermark_path)
+    with database.read() as conn:
+        check(database_states(conn), watermark)
     config = IssuerConfig(
         credential_validity=timedelta(days=settings.credential_validity_days),
         default_format=settings.default_format,
@@ -92,7 +99,14 @@ def build_issuer(
         status_list_size=settings.status_list_size,
         role_capabilities=settings.role_capabilities,
     )
-    return Issuer(database, keystore, organization, clock=clock or SystemClock(), config=config)
+    return Issuer(
+        database,
+        keystore,
+        organization,
+        clock=clock or SystemClock(),
+        config=config,
+        status_watermark=watermark,
+    )
 
 
 class JSONBodyMiddleware:

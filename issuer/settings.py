@@ -61,6 +61,10 @@ class IssuerSettings(BaseSettings):
     #: (durable across power loss); ``NORMAL`` does not, so the last commits may be lost on a
     #: power failure or OS crash (never on an application crash). See README "Operate an issuer".
     sqlite_synchronous: SQLiteSynchronous = DEFAULT_SQLITE_SYNCHRONOUS
+    #: SECURITY FLT-14: where the newest committed state of every status list is kept outside
+    #: the database (default ``<data_dir>/status-watermark.json``; best on storage that is not
+    #: backed up with the database). See README "Operate an issuer".
+    status_watermark: Path | None = None
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod
@@ -82,6 +86,10 @@ class IssuerSettings(BaseSettings):
     @property
     def resolved_keystore_path(self) -> Path:
         return self.keystore_path or self.data_dir / "keystore.json"
+
+    @property
+    def resolved_status_watermark_path(self) -> Path:
+        return self.status_watermark or self.data_dir / "status-watermark.json"
 
     def warn_if_open_issue(self) -> None:
         if self.vc_api_open_issue:

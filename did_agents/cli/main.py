@@ -37,6 +37,7 @@ COMMANDS: Final[tuple[tuple[str, str, str | None], ...]] = (
     ("init", "init", None),
     ("org", "init", "org_app"),
     ("operator", "operator", None),
+    ("status", "status", None),
     ("serve", "serve", None),
     ("audit", "audit", None),
     ("demo", "demo", None),

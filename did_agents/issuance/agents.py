@@ -28,6 +28,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Final, Literal
 
 from sqlalchemy import Connection
@@ -55,6 +56,7 @@ from did_agents.keys import KeyType, PublicKey, generate
 from did_agents.storage.agents import Agent, AgentRepository, AgentStatus
 from did_agents.storage.challenges import Challenge
 from did_agents.storage.credentials import CredentialRepository, IssuedCredential, latest_unrevoked
+from did_agents.storage.status_lists import StatusListRepository
 
 __all__ = [
     "AgentChanges",
@@ -595,6 +597,29 @@ def _set_suspended(conn: Connection, issuer: Issuer, agent_id: str, suspended: b
         set_credential_status(conn, issuer, current.id, "suspension", suspended)
     saved = AgentRepository(conn).set_status(agent.id, target, now=issuer.clock.now())
     return AgentView(saved, current)
+
+
+def align_suspensions(conn: Connection, *, now: datetime) -> list[str]:
+    """Mark suspended every active agent whose current credential's suspension bit is set, and
+    return their DIDs: after status bits were written back into a restored database
+    (``did-agents status reconcile``, SECURITY FLT-14) so the records agree with the bits and a
+    later resume clears them."""
+    agents = AgentRepository(conn)
+    lists = StatusListRepository(conn)
+    suspended: list[Agent] = []
+    offset = 0
+    while page := agents.list_agents(status="active", limit=500, offset=offset):
+        offset += len(page)
+        for agent in page:
+            current = _current_credential(conn, agent.id)
+            if current is None:
+                continue
+            entries = CredentialRepository(conn).status_entries(current.id)
+            if any(e.purpose == "suspension" and lists.get_bit(e.list_id, e.index) for e in entries):
+                suspended.append(agent)
+    for agent in suspended:  # after the scan: the pages above are of active agents
+        agents.set_status(agent.id, "suspended", now=now)
+    return [agent.did for agent in suspended]
 
 
 def _agent_event(

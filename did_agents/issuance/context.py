@@ -29,6 +29,7 @@ from did_agents.issuance.audit import append_event
 from did_agents.issuance.group_commit import GroupCommit
 from did_agents.issuance.organization import OrganizationIdentity
 from did_agents.keystore import KeyStore
+from did_agents.status.watermark import StatusWatermark, database_states
 from did_agents.storage.database import Database
 
 __all__ = ["Actor", "Audited", "Issuer", "IssuerConfig", "is_audited", "mark_audited"]
@@ -69,6 +70,7 @@ class Issuer:
         *,
         clock: Clock,
         config: IssuerConfig | None = None,
+        status_watermark: StatusWatermark | None = None,
     ) -> None:
         self.database = database
         self.keystore = keystore
@@ -80,6 +82,16 @@ class Issuer:
         self.commits = GroupCommit(database)
         #: purpose → id of the status list new credentials are allocated in (a hint; the DB decides).
         self.current_lists: dict[str, str] = {}
+        #: SECURITY FLT-14: the lists' newest committed state outside the database (None: not kept).
+        self.status_watermark = status_watermark
+
+    def sync_status_watermark(self) -> None:
+        """Bring the status watermark up to the lists as committed (after a bit changed)."""
+        if self.status_watermark is None:
+            return
+        with self.database.read() as conn:
+            states = database_states(conn)
+        self.status_watermark.record(states)
 
     def __repr__(self) -> str:
         return f"Issuer({self.organization.did!r})"

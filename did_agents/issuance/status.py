@@ -25,6 +25,7 @@ from did_agents.issuance.securing import secure_credential
 from did_agents.status.bitstring import StatusList as Bitstring
 from did_agents.status.bitstring import build_status_list_credential, make_status_entry
 from did_agents.storage.credentials import CredentialRepository
+from did_agents.storage.database import Database
 from did_agents.storage.status_lists import StatusListRepository
 
 __all__ = [
@@ -141,6 +142,9 @@ def set_credential_status(
             lists = StatusListRepository(conn)
             before = lists.get(entry.list_id).version
             after = lists.set_bit(entry.list_id, entry.index, value, now=issuer.clock.now())
+            if after != before and issuer.status_watermark is not None:
+                # SECURITY FLT-14: once this commits, record it outside the database too.
+                Database.after_commit(conn, issuer.sync_status_watermark)
             return after != before
     raise NotFoundError(f"the credential has no {purpose} status entry", reason="status_not_allocated")
 

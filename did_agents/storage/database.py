@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from sqlalchemy import Connection, Engine, exc, func, select
 from sqlalchemy.engine import URL
@@ -38,6 +38,17 @@ __all__ = ["Database"]
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
+
+#: Key in a connection's ``info`` of the callbacks :meth:`Database.after_commit` registered.
+_AFTER_COMMIT: Final = "did_agents_after_commit"
+
+
+def _run_after_commit(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            _log.exception("an after-commit action failed (the transaction is committed)")
 
 
 class Database:
@@ -102,8 +113,23 @@ class Database:
         leave as :class:`~did_agents.errors.StorageError` /
         :class:`~did_agents.errors.ConflictError`.
         """
-        with self._writer_turn(), translate_errors(), self._engine.connect() as conn, conn.begin():
-            yield conn
+        with self._writer_turn(), translate_errors(), self._engine.connect() as conn:
+            conn.info.pop(_AFTER_COMMIT, None)  # left by a transaction that rolled back
+            with conn.begin():
+                yield conn
+            callbacks = conn.info.pop(_AFTER_COMMIT, [])
+        _run_after_commit(callbacks)
+
+    @staticmethod
+    def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the write transaction of ``conn`` has committed — not if it
+        rolls back — after the write lock is released. (Registered inside a savepoint that
+        rolled back, it still runs when the outer transaction commits: use it to act on
+        committed state.) An equal callback registered twice runs once. Its errors are logged,
+        not raised: the commit stands."""
+        callbacks = conn.info.setdefault(_AFTER_COMMIT, [])
+        if callback not in callbacks:  # the same action once per transaction
+            callbacks.append(callback)
 
     @contextmanager
     def _writer_turn(self) -> Iterator[None]:
@@ -215,17 +241,20 @@ class Database:
                     raise
                 _log.debug("SQLite write lock held elsewhere; queueing the write")
                 return False, None
+        conn.info.pop(_AFTER_COMMIT, None)
         me = threading.get_ident()
         self._writer_thread = me
         try:
             with translate_errors(), transaction:
-                return True, work(conn)
+                result = work(conn)
         except StorageError as error:
             if error.reason != "storage_busy":
                 raise
             return False, None  # rolled back; run it again in the queue
         finally:
             self._writer_thread = None
+        _run_after_commit(conn.info.pop(_AFTER_COMMIT, []))
+        return True, result
 
     def row_counts(self) -> dict[str, int]:
         """Rows per table — for checking that a refusal wrote nothing (SECURITY NEG-INV 2)."""

@@ -409,3 +409,43 @@ class StatusListRepository:
             {"b_id": list_id, "b_version": version, "b_credential": credential, "b_signed_version": version},
         )
         return result.rowcount == 1
+
+    def restore(
+        self,
+        list_id: str,
+        purpose: StatusPurpose,
+        *,
+        size: int,
+        bitstring: bytes,
+        version: int,
+        now: datetime,
+    ) -> None:
+        """Set a list to ``bitstring`` at ``version`` (created if missing), dropping any cached
+        signed credential: for writing back a newer state kept outside the database
+        (:mod:`did_agents.status.watermark`, SECURITY FLT-14). ``version`` must be above the
+        stored one (``ConflictError``, ``status_version``)."""
+        if len(bitstring) != size // 8 or size <= 0 or size % 8:
+            raise ValueError("the bitstring does not match the size")
+        current = self.find(list_id, for_update=True)
+        if current is None:
+            self.create(list_id, purpose, now=now, size=size)
+            current = self.get(list_id, for_update=True)
+        if current.purpose != purpose or current.size != size:
+            raise ConflictError(
+                f"status list {list_id} has another purpose or size", reason="status_list_shape"
+            )
+        if version <= current.version:
+            raise ConflictError(
+                f"status list {list_id} is already at version {current.version}", reason="status_version"
+            )
+        self._conn.execute(
+            update(status_lists)
+            .where(_l.id == list_id)
+            .values(
+                bitstring=bitstring,
+                version=version,
+                updated_at=now,
+                signed_credential=None,
+                signed_version=None,
+            )
+        )

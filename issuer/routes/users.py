@@ -59,6 +59,8 @@ def update_roles(did: str, body: UserPatch, issuer: IssuerDep, actor: Admin) -> 
     return _out(core.update_user_roles(issuer, did, body.roles, actor, format=body.format))
 
 
-@router.delete("/{did}", response_model=UserOut, summary="Remove a user: revoke its RoleCredentials (idempotent)")
+@router.delete(
+    "/{did}", response_model=UserOut, summary="Remove a user: revoke its RoleCredentials (idempotent)"
+)
 def remove(did: str, issuer: IssuerDep, actor: Admin) -> dict[str, Any]:
     return _out(core.remove_user(issuer, did, actor))

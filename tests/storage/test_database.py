@@ -180,3 +180,38 @@ def test_run_async_runs_work_again_in_the_queue_after_a_busy_inline_attempt(db: 
     assert asyncio.run(db.run_async(work)) == "j1"
     with db.read() as conn:  # the first attempt's row was rolled back
         assert list(conn.execute(select(replay_cache.c.jti)).scalars()) == ["j1"]
+
+
+def test_after_commit_runs_once_after_a_commit_and_never_after_a_rollback(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+
+    def note() -> None:
+        ran.append("committed")
+
+    def fails() -> None:
+        raise RuntimeError("after-commit action broke")
+
+    with db.transaction() as conn:
+        ReplayCache(conn).remember("did:key:z6MkA", "j1", expires_at=NOW, now=NOW)
+        Database.after_commit(conn, note)
+        Database.after_commit(conn, note)  # the same action once
+        Database.after_commit(conn, fails)  # logged; the commit stands
+        assert ran == []  # not before the commit
+    assert ran == ["committed"] and _replay_rows(db) == 1
+    assert "after-commit action failed" in caplog.text
+
+    with pytest.raises(RuntimeError), db.transaction() as conn:
+        Database.after_commit(conn, note)
+        raise RuntimeError("rolled back")
+    with db.transaction():
+        pass  # the rolled-back transaction's action was dropped, not carried over
+    assert ran == ["committed"]
+
+    def work(conn: Connection) -> None:
+        ReplayCache(conn).remember("did:key:z6MkA", "j2", expires_at=NOW, now=NOW)
+        Database.after_commit(conn, note)
+
+    asyncio.run(db.run_async(work))  # inline on SQLite, a worker thread on PostgreSQL
+    assert ran == ["committed", "committed"]
