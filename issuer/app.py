@@ -46,7 +46,7 @@ from did_agents.errors import (
 from did_agents.issuance.context import Issuer, IssuerConfig, is_audited, mark_audited
 from did_agents.issuance.organization import load_organization
 from did_agents.keystore import KeyStore, Passphrase, RawKey
-from did_agents.status.watermark import StatusWatermark, check, database_states
+from did_agents.status.watermark import ListState, StatusWatermark, check, database_states
 from did_agents.storage.database import Database
 from did_agents.storage.engine import create_engine_for
 from issuer.deps import ANONYMOUS
@@ -90,8 +90,12 @@ def build_issuer(
     # SECURITY FLT-14: a database older than the status watermark (restored from a backup
     # taken before later revocations) is refused until reconciled.
     watermark = StatusWatermark(settings.resolved_status_watermark_path)
-    with database.read() as conn:
-        check(database_states(conn), watermark)
+
+    def read_states() -> dict[str, ListState]:
+        with database.read() as conn:
+            return database_states(conn)
+
+    check(read_states, watermark)
     config = IssuerConfig(
         credential_validity=timedelta(days=settings.credential_validity_days),
         default_format=settings.default_format,

@@ -8,9 +8,10 @@ bits to this file (JSON, mode 0600, replaced atomically and fsynced, under a ``f
 several worker processes merge rather than overwrite). Versions only move forward: a merge
 keeps, per list, the higher version.
 
-At start-up (:func:`check`) a database whose list is older than the watermark — or missing
-— is refused (``ConfigurationError``, reason ``status_rollback``) until an operator runs
-``did-agents status reconcile``, which writes the watermark's bits back into the database
+At start-up (:func:`check`) a database that lost a change the watermark holds — a list at an
+older version with other bits, or a list with bits set missing altogether — is refused
+(``ConfigurationError``, reason ``status_rollback``) until an operator runs ``did-agents
+status reconcile``, which writes the watermark's bits back into the database
 (:func:`reconcile`) so nothing revoked becomes valid again. The file is only as good as its
 storage: keep it out of the database's backups (e.g. ``DID_AGENTS_STATUS_WATERMARK`` on
 another volume). A missing file is a first start: it is created from the database.
@@ -25,7 +26,8 @@ import base64
 import gzip
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -105,7 +107,7 @@ class StatusWatermark:
 
     def record(self, states: Mapping[str, ListState]) -> None:
         """Merge ``states`` into the file: per list, the higher version wins."""
-        with self._lock, exclusive_lock(self._lock_path()):
+        with self.locked():
             merged = dict(self.load() or {})
             changed = False
             for list_id, state in states.items():
@@ -117,9 +119,15 @@ class StatusWatermark:
                 self._write(merged)
 
     def replace(self, states: Mapping[str, ListState]) -> None:
-        """Write exactly ``states`` (after a reconciliation)."""
-        with self._lock, exclusive_lock(self._lock_path()):
+        """Write exactly ``states``."""
+        with self.locked():
             self._write(dict(states))
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the file's lock (this process's threads and other processes)."""
+        with self._lock, exclusive_lock(self._lock_path()):
+            yield
 
     def _write(self, states: Mapping[str, ListState]) -> None:
         document = {
@@ -152,31 +160,39 @@ def database_states(conn: Connection) -> dict[str, ListState]:
 
 
 def behind(database: Mapping[str, ListState], watermark: Mapping[str, ListState]) -> dict[str, str]:
-    """Lists the database holds in an older state than the watermark: id → what is wrong."""
+    """Lists whose watermark state the database has lost: id → what is wrong. A list at an
+    older version with the same bits (changes that cancelled out, e.g. suspend then resume),
+    or missing while no bit of it was ever recorded set, has lost nothing."""
     problems: dict[str, str] = {}
     for list_id, recorded in sorted(watermark.items()):
         held = database.get(list_id)
         if held is None:
-            problems[list_id] = f"missing (watermark at version {recorded.version})"
-        elif held.version < recorded.version:
+            if any(recorded.bits):
+                problems[list_id] = f"missing (watermark at version {recorded.version})"
+        elif held.version < recorded.version and held.bits != recorded.bits:
             problems[list_id] = f"at version {held.version}, watermark at {recorded.version}"
     return problems
 
 
-def check(database: Mapping[str, ListState], watermark: StatusWatermark) -> None:
-    """Refuse a database older than the watermark (``ConfigurationError``, ``status_rollback``);
-    otherwise bring the watermark up to the database (creating the file on a first start)."""
-    recorded = watermark.load()
-    problems = behind(database, recorded or {})
-    if problems:
-        listed = "; ".join(f"{list_id} {why}" for list_id, why in problems.items())
-        raise ConfigurationError(
-            f"the database's status lists are older than the status watermark ({listed}): it looks"
-            " restored from a backup taken before later revocations or suspensions. Refusing to start"
-            " so they stay in force; run `did-agents status reconcile` to write them back",
-            reason="status_rollback",
-        )
-    watermark.record(database)
+def check(read_database: Callable[[], Mapping[str, ListState]], watermark: StatusWatermark) -> None:
+    """Refuse a database that lost status changes the watermark holds (``ConfigurationError``,
+    ``status_rollback``); otherwise set the watermark to the database's lists (creating the file
+    on a first start). ``read_database`` is called with the file locked, so a change another
+    process commits meanwhile is merged in after this, never overwritten."""
+    with watermark.locked():
+        recorded = watermark.load()
+        database = read_database()
+        problems = behind(database, recorded or {})
+        if problems:
+            listed = "; ".join(f"{list_id} {why}" for list_id, why in problems.items())
+            raise ConfigurationError(
+                f"the database's status lists are older than the status watermark ({listed}): it"
+                " looks restored from a backup taken before later revocations or suspensions. Refusing"
+                " to start so they stay in force; run `did-agents status reconcile` to write them back",
+                reason="status_rollback",
+            )
+        if recorded != database:
+            watermark._write(dict(database))
 
 
 def reconcile(conn: Connection, watermark: Mapping[str, ListState], *, now: datetime) -> dict[str, str]:

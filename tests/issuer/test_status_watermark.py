@@ -151,12 +151,27 @@ def test_merge_keeps_the_newer_version_of_each_list(tmp_path: Path) -> None:
     watermark.record({"a": new, "b": old})
     watermark.record({"a": old, "b": new})
     assert watermark.load() == {"a": new, "b": new}
-    check({"a": new, "b": new, "c": old}, watermark)  # a database at or past the watermark starts
-    loaded = watermark.load()
-    assert loaded is not None and set(loaded) == {"a", "b", "c"}
+    check(lambda: {"a": new, "b": new, "c": old}, watermark)  # at or past the watermark: starts
+    assert watermark.load() == {"a": new, "b": new, "c": old}
     with pytest.raises(ConfigurationError) as refused:
-        check({"a": new}, watermark)  # "b" and "c" are missing
+        check(lambda: {"a": new}, watermark)  # "b" and "c" are missing, with bits set
     assert refused.value.reason == "status_rollback" and "b missing" in refused.value.description
+    assert watermark.load() == {"a": new, "b": new, "c": old}  # the refusal wrote nothing
+
+
+def test_a_database_that_lost_nothing_starts_and_the_watermark_follows_it(tmp_path: Path) -> None:
+    watermark = StatusWatermark(tmp_path / "w.json")
+    suspended_then_resumed = ListState(4, "suspension", 16, b"\x00\x00")
+    never_set = ListState(0, "revocation", 16, b"\x00\x00")
+    watermark.record({"s": suspended_then_resumed, "r": never_set})
+    # A backup from before the suspend/resume pair and before list "r" was created.
+    before = ListState(2, "suspension", 16, b"\x00\x00")
+    check(lambda: {"s": before}, watermark)
+    assert watermark.load() == {"s": before}
+    # Bits that differ at an older version are a loss.
+    watermark.record({"s": ListState(3, "suspension", 16, b"\x01\x00")})
+    with pytest.raises(ConfigurationError):
+        check(lambda: {"s": before}, watermark)
 
 
 @pytest.mark.parametrize(
@@ -171,6 +186,6 @@ def test_an_unreadable_watermark_refuses_to_start(tmp_path: Path, content: str) 
     path = tmp_path / "w.json"
     path.write_text(content)
     with pytest.raises(ConfigurationError) as refused:
-        check({}, StatusWatermark(path))
+        check(dict, StatusWatermark(path))
     assert refused.value.reason == "status_watermark"
     assert path.read_text() == content
