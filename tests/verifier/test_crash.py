@@ -22,6 +22,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ class _World(UrbanBites):
 
 
 @contextmanager
-def _server(config: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def server(config: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.verifier.crash_server", str(config)],
         cwd=REPO,
@@ -76,7 +77,7 @@ def _server(config: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         child.wait()
 
 
-def _bodies(base_url: str, world: _World, credentials: list[Any], count: int) -> list[tuple[str, str]]:
+def bodies_for(base_url: str, world: _World, credentials: list[Any], count: int) -> list[tuple[str, str]]:
     """``count`` (challenge, form body) pairs, each answering a fresh challenge of the server."""
     out = []
     with httpx.Client(base_url=base_url, timeout=30) as client:
@@ -152,9 +153,17 @@ def _check_database(path: Path, received: dict[str, str]) -> None:
         database.dispose()
 
 
-def test_sigkill_mid_exchange_loses_no_token_a_client_received(tmp_path: Path) -> None:
-    seed = random.randrange(2**32)
-    rng = random.Random(seed)
+@dataclass
+class Setup:
+    """A verifier's files on a SQLite database, and a world whose chain it accepts."""
+
+    world: _World
+    credentials: list[Any]
+    database: Path
+    config: Path
+
+
+def make_setup(tmp_path: Path) -> Setup:
     world = _World()
     credentials = [
         world.entry(c) for c in (world.smith_to_ordering(), world.ordering_acc(), world.smith_role())
@@ -178,12 +187,20 @@ def test_sigkill_mid_exchange_loses_no_token_a_client_received(tmp_path: Path) -
             }
         )
     )
+    return Setup(world, credentials, path, config)
+
+
+def test_sigkill_mid_exchange_loses_no_token_a_client_received(tmp_path: Path) -> None:
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    setup = make_setup(tmp_path)
+    world, credentials, path, config = setup.world, setup.credentials, setup.database, setup.config
     all_received: dict[str, str] = {}
     answered_body: str | None = None
     for round_number in range(ROUNDS):
         kill_after = rng.randrange(REQUESTS_PER_ROUND)
-        with _server(config) as (child, base_url):
-            bodies = _bodies(base_url, world, credentials, REQUESTS_PER_ROUND)
+        with server(config) as (child, base_url):
+            bodies = bodies_for(base_url, world, credentials, REQUESTS_PER_ROUND)
             received = asyncio.run(_send_until_killed(base_url, bodies, child, kill_after))
             child.wait()
         context = f"seed {seed}, round {round_number}, killed after {kill_after} answers"
@@ -197,7 +214,7 @@ def test_sigkill_mid_exchange_loses_no_token_a_client_received(tmp_path: Path) -
 
     assert all_received, f"seed {seed}: no exchange was answered in any round"
     assert answered_body is not None
-    with _server(config) as (_child, base_url), httpx.Client(base_url=base_url, timeout=30) as client:
+    with server(config) as (_child, base_url), httpx.Client(base_url=base_url, timeout=30) as client:
         replay = client.post(
             "/oauth/token",
             content=answered_body,
