@@ -45,6 +45,7 @@ from did_agents.errors import (
 )
 from did_agents.issuance.context import Issuer, IssuerConfig, is_audited, mark_audited
 from did_agents.issuance.organization import load_organization
+from did_agents.issuance.securing import FORMATS_FOR_KEY
 from did_agents.keystore import KeyStore, Passphrase, RawKey
 from did_agents.status.watermark import ListState, StatusWatermark, check, database_states
 from did_agents.storage.database import Database
@@ -96,9 +97,19 @@ def build_issuer(
             return database_states(conn)
 
     check(read_states, watermark)
+    # The default securing format follows the organization key unless set explicitly, and an
+    # explicit one must be a format that key can make (VC-DI-EDDSA: Ed25519; VC-DI-ECDSA: P-256).
+    key_type = organization.signing_key.key_type
+    explicit_format = settings.default_format if "default_format" in settings.model_fields_set else None
+    if explicit_format is not None and explicit_format not in FORMATS_FOR_KEY[key_type]:
+        raise ConfigurationError(
+            f"DID_AGENTS_DEFAULT_FORMAT={explicit_format} cannot be made with the organization's"
+            f" {key_type.value} key (use {' or '.join(FORMATS_FOR_KEY[key_type])}, or leave it unset)",
+            reason="default_format",
+        )
     config = IssuerConfig(
         credential_validity=timedelta(days=settings.credential_validity_days),
-        default_format=settings.default_format,
+        default_format=explicit_format,
         challenge_ttl=timedelta(seconds=settings.challenge_ttl_seconds),
         status_list_size=settings.status_list_size,
         role_capabilities=settings.role_capabilities,

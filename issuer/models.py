@@ -25,7 +25,7 @@ __all__ = [
     "UserRegistration",
 ]
 
-SecuringFormat = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "jose"]
+SecuringFormat = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "ecdsa-rdfc-2019", "jose"]
 
 _CAPS_EXAMPLE: list[Any] = [
     {"resource": "https://mcp.urbanbites.example/mcp", "scopes": ["orders:read", "orders:create"]}

@@ -18,7 +18,7 @@ from did_agents.storage.engine import DEFAULT_SQLITE_SYNCHRONOUS, SQLiteSynchron
 
 __all__ = ["IssuerSettings", "SecuringFormat"]
 
-SecuringFormat = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "jose"]
+SecuringFormat = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "ecdsa-rdfc-2019", "jose"]
 
 _log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ class IssuerSettings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     max_json_depth: int = Field(default=32, gt=0)
     credential_validity_days: int = Field(default=365, gt=0)
+    #: The securing format when a request names none. Unset, it follows the organization key:
+    #: eddsa-rdfc-2022 (Ed25519) or ecdsa-rdfc-2019 (P-256); set, the key must be able to make it.
     default_format: SecuringFormat = "eddsa-rdfc-2022"
     challenge_ttl_seconds: int = Field(default=300, gt=0)
     status_list_size: int = Field(default=131_072, ge=131_072)

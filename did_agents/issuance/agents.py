@@ -386,7 +386,7 @@ def _onboard(conn: Connection, issuer: Issuer, request: OnboardingRequest) -> On
     model = _text(request.model, "model", MAX_NAME)
     version = _text(request.version, "version", 64)
     capabilities = _capabilities(request.capabilities)
-    securing = choose_format(request.format, issuer.config.default_format)
+    securing = choose_format(request.format, issuer.default_format)
     agent_id = uuid.uuid4().hex
     now = issuer.clock.now()
     private_jwk: dict[str, Any] | None = None
@@ -561,7 +561,7 @@ def _update(conn: Connection, issuer: Issuer, agent_id: str, changes: AgentChang
         updated = replace(updated, requested_capabilities=tuple(c.to_json() for c in caps))
     if changes.delegators is not None:
         updated = replace(updated, delegators=tuple(_delegators(changes.delegators)))
-    securing = choose_format(changes.format, issuer.config.default_format)
+    securing = choose_format(changes.format, issuer.default_format)
     current = _current_credential(conn, agent.id)
     credential_changed = _credential_fields(updated) != _credential_fields(agent)
     if updated == agent and current is not None and changes.format is None:

@@ -28,6 +28,7 @@ from did_agents.errors import DIDAgentsError
 from did_agents.issuance.audit import append_event
 from did_agents.issuance.group_commit import GroupCommit
 from did_agents.issuance.organization import OrganizationIdentity
+from did_agents.issuance.securing import rdfc_suite
 from did_agents.keystore import KeyStore
 from did_agents.status.watermark import StatusWatermark, database_states
 from did_agents.storage.database import Database
@@ -50,7 +51,9 @@ class Actor:
 @dataclass(frozen=True)
 class IssuerConfig:
     credential_validity: timedelta = timedelta(days=365)
-    default_format: str = "eddsa-rdfc-2022"
+    #: The securing format when a request names none; ``None``: the organization key's own
+    #: RDFC suite (eddsa-rdfc-2022 for Ed25519, ecdsa-rdfc-2019 for P-256; :attr:`Issuer.default_format`).
+    default_format: str | None = None
     challenge_ttl: timedelta = timedelta(minutes=5)
     status_list_size: int = 131_072
     role_capabilities: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
@@ -84,6 +87,13 @@ class Issuer:
         self.current_lists: dict[str, str] = {}
         #: SECURITY FLT-14: the lists' newest committed state outside the database (None: not kept).
         self.status_watermark = status_watermark
+
+    @property
+    def default_format(self) -> str:
+        """The securing format of a request that names none (follows the current signing key)."""
+        if self.config.default_format is not None:
+            return self.config.default_format
+        return rdfc_suite(self.organization.signing_key.key_type)
 
     def sync_status_watermark(self) -> None:
         """Bring the status watermark up to the lists as committed (after a bit changed)."""

@@ -23,22 +23,40 @@ from typing import Any, Final, Literal
 from did_agents.clock import Clock
 from did_agents.errors import DIDAgentsError, MalformedError
 from did_agents.issuance.organization import OrganizationIdentity
+from did_agents.keys import KeyType
 from did_agents.proofs.data_integrity import add_proof
 from did_agents.proofs.jose import sign_vc_jwt
 from did_agents.storage.credentials import CredentialFormat
 
 __all__ = [
     "FORMATS",
+    "FORMATS_FOR_KEY",
     "SecuredCredential",
     "SecuringFormat",
     "choose_format",
     "enveloped",
+    "rdfc_suite",
     "secure_credential",
     "stored_document",
 ]
 
-SecuringFormat = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "jose"]
-FORMATS: Final[tuple[str, ...]] = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "jose")
+SecuringFormat = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022", "ecdsa-rdfc-2019", "jose"]
+FORMATS: Final[tuple[str, ...]] = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "ecdsa-rdfc-2019", "jose")
+#: The formats each organization key type can make (VC-DI-EDDSA needs Ed25519, VC-DI-ECDSA
+#: P-256; VC-JOSE-COSE signs with either, EdDSA or ES256).
+FORMATS_FOR_KEY: Final[dict[KeyType, tuple[str, ...]]] = {
+    KeyType.ED25519: ("eddsa-rdfc-2022", "eddsa-jcs-2022", "jose"),
+    KeyType.P256: ("ecdsa-rdfc-2019", "jose"),
+}
+
+
+def rdfc_suite(key_type: KeyType) -> str:
+    """The RDF-canonicalizing Data Integrity cryptosuite for an organization key: what status
+    lists are signed with, and the default format (``eddsa-rdfc-2022`` for Ed25519,
+    ``ecdsa-rdfc-2019`` for P-256)."""
+    return "eddsa-rdfc-2022" if key_type is KeyType.ED25519 else "ecdsa-rdfc-2019"
+
+
 _CREDENTIALS_V2: Final = "https://www.w3.org/ns/credentials/v2"
 
 

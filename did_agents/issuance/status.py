@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from did_agents.errors import ConflictError, NotFoundError
 from did_agents.issuance.context import Issuer
-from did_agents.issuance.securing import secure_credential
+from did_agents.issuance.securing import rdfc_suite, secure_credential
 from did_agents.status.bitstring import StatusList as Bitstring
 from did_agents.status.bitstring import build_status_list_credential, make_status_entry
 from did_agents.storage.credentials import CredentialRepository
@@ -187,7 +187,8 @@ def publish_status_list(issuer: Issuer, list_id: str) -> PublishedStatusList:
         bits,
         valid_from=issuer.clock.now(),
     )
-    signed = secure_credential(unsigned, issuer.organization, "eddsa-rdfc-2022", clock=issuer.clock)
+    suite = rdfc_suite(issuer.organization.signing_key.key_type)  # the key's own cryptosuite
+    signed = secure_credential(unsigned, issuer.organization, suite, clock=issuer.clock)
     body = signed.body
     issuer.database.run(
         lambda conn: StatusListRepository(conn).store_signed(list_id, body, version=stored.version)

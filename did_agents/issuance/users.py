@@ -163,7 +163,7 @@ def register_user(
         user = UserRepository(conn).add(
             User(did=did, roles=_roles(issuer, roles), created_at=now, updated_at=now, name=name)
         )
-        stored, secured = _issue(conn, issuer, user, choose_format(format, issuer.config.default_format))
+        stored, secured = _issue(conn, issuer, user, choose_format(format, issuer.default_format))
         return UserView(user, stored, secured)
 
     return _user_event(
@@ -210,7 +210,7 @@ def update_user_roles(
         user = repo.update(did, now=issuer.clock.now(), roles=wanted)
         if current is not None:
             revoke_credential(conn, issuer, current.id)
-        stored, secured = _issue(conn, issuer, user, choose_format(format, issuer.config.default_format))
+        stored, secured = _issue(conn, issuer, user, choose_format(format, issuer.default_format))
         return UserView(user, stored, secured)
 
     return _user_event(

@@ -117,7 +117,7 @@ def issue_credential(
     unknown = set(options) - _KNOWN_OPTIONS
     if unknown:
         raise MalformedError(f"unsupported options {sorted(unknown)}", reason="invalid_options")
-    securing = options.get("format") or options.get("cryptosuite") or issuer.config.default_format
+    securing = options.get("format") or options.get("cryptosuite") or issuer.default_format
     if securing not in FORMATS:
         raise MalformedError(f"format must be one of {', '.join(FORMATS)}", reason="unsupported_format")
     if not isinstance(credential, dict):
