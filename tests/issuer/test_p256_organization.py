@@ -24,6 +24,8 @@ from did_agents.issuance.agents import OnboardingRequest, onboard_agent, suspend
 from did_agents.issuance.context import Actor, Issuer
 from did_agents.issuance.organization import init_organization
 from did_agents.issuance.status import publish_status_list
+from did_agents.issuance.vc_api import issue_credential as vc_api_issue
+from did_agents.issuance.vc_api import vc_api_signer
 from did_agents.keys import KeyType
 from did_agents.keystore import KeyStore, RawKey
 from did_agents.storage import Database
@@ -133,5 +135,29 @@ def test_an_explicit_default_format_the_key_cannot_make_refuses_to_start(
     issuer = build_issuer(_settings(tmp_path / "again", KeyType.P256))
     try:
         assert issuer.default_format == "jose"
+    finally:
+        issuer.database.dispose()
+
+
+def test_vc_api_in_did_key_mode_issues_ecdsa_rdfc_2019_under_the_p256_did_key(tmp_path: Path) -> None:
+    """What the W3C vc-di-ecdsa-test-suite needs: ``did:key:zDn…`` issuer, verifiable offline."""
+    issuer = build_issuer(_settings(tmp_path, KeyType.P256))
+    try:
+        did, _ = vc_api_signer(issuer.organization, "did:key")
+        assert did.startswith("did:key:zDn")
+        credential = {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "issuer": did,
+            "credentialSubject": {"id": "did:example:subject"},
+        }
+        issued = vc_api_issue(issuer, credential, {}, OPERATOR, issuer_did_method="did:key")
+        document = json.loads(issued.secured.body)
+        assert document["proof"]["cryptosuite"] == "ecdsa-rdfc-2019"
+        assert document["proof"]["verificationMethod"].startswith(did + "#")
+        result = anyio.run(
+            lambda: verify_credential(document, resolver=DIDResolver(clock=issuer.clock), clock=issuer.clock)
+        )
+        assert result.verified, result.problems
     finally:
         issuer.database.dispose()
