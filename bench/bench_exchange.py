@@ -54,7 +54,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -558,6 +559,56 @@ async def _concurrently(base: str, bodies: list[bytes], headers: dict[str, str],
         return len(bodies) / (time.perf_counter() - started)
 
 
+@contextmanager
+def served_verifier(
+    workdir: Path, database_url: str, policy: Any
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """The verifier app plus ``GET /hello`` (:func:`serve`) in a child process on
+    ``database_url``, with a fresh access-token key (what ``did-agents init`` makes), once it
+    answers: ``(child, base URL)``; stopped when the block ends."""
+    import httpx
+
+    raw = RawKey.generate()
+    create_first_key(KeyStore.create(workdir / "http-keys.json", raw))
+    config = {
+        "database_url": database_url,
+        "keystore": str(workdir / "http-keys.json"),
+        "keystore_key": raw.to_base64url(),
+        "policy": _policy_text(policy),
+    }
+    (workdir / "config.json").write_text(json.dumps(config))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.bench_exchange",
+            "--serve",
+            str(workdir / "config.json"),
+            "--port",
+            str(port),
+        ],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/hello")
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield child, base
+    finally:
+        child.terminate()
+        child.wait(10)
+
+
 def over_http(requests: int, workdir: Path, concurrency: int = 8) -> None:
     """HTTP against the in-process exchange, interleaved in blocks (same load, same disk);
     then the same server under ``concurrency`` clients at once."""
@@ -573,44 +624,13 @@ def over_http(requests: int, workdir: Path, concurrency: int = 8) -> None:
     inproc.run(inproc.body())
     entries, holder_did, policy = build_chain("eddsa-jcs-2022", 1, CLOCK)
     holder = _KEYS[holder_did]
-    raw = RawKey.generate()
-    config = {
-        "database_url": f"sqlite:///{workdir / 'http.db'}",
-        "keystore": str(workdir / "http-keys.json"),
-        "keystore_key": raw.to_base64url(),
-        "policy": _policy_text(policy),
-    }
-    create_first_key(KeyStore.create(workdir / "http-keys.json", raw))  # what `did-agents init` does
-    (workdir / "config.json").write_text(json.dumps(config))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.bench_exchange",
-            "--serve",
-            str(workdir / "config.json"),
-            "--port",
-            str(port),
-        ],
-        env={**os.environ},
-    )
     blocks, per_block = 10, max(1, requests // 10)
     times: dict[str, list[float]] = {"inproc": [], "hello": [], "exchange": []}
     try:
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, timeout=30) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    client.get("/hello")
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
+        with (
+            served_verifier(workdir, f"sqlite:///{workdir / 'http.db'}", policy) as (_child, base),
+            httpx.Client(base_url=base, timeout=30) as client,
+        ):
             bodies = []
             for _ in range(blocks * per_block + 20 + concurrent_requests):
                 nonce = client.post("/challenges").json()["challenge"]
@@ -630,12 +650,10 @@ def over_http(requests: int, workdir: Path, concurrency: int = 8) -> None:
                     response = client.post("/oauth/token", content=body, headers=headers)
                     assert response.status_code == 200, response.text
                 times["exchange"].append((time.perf_counter() - started) / per_block)
-        concurrent_rate = asyncio.run(
-            _concurrently(base, bodies[len(bodies) - concurrent_requests :], headers, concurrency)
-        )
+            concurrent_rate = asyncio.run(
+                _concurrently(base, bodies[len(bodies) - concurrent_requests :], headers, concurrency)
+            )
     finally:
-        child.terminate()
-        child.wait(10)
         loop.close()
         database.dispose()
     # Per block: achieved rate / (1 / (in-process + hello)); target ≥ 0.8.

@@ -23,12 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,9 +35,7 @@ from typing import Any
 import httpx
 
 from bench.bench_chain import build_chain
-from bench.bench_exchange import CLOCK, _capture_keys, _form, _policy_text, _present
-from did_agents.exchange.access_token import create_first_key
-from did_agents.keystore import KeyStore, RawKey
+from bench.bench_exchange import CLOCK, _capture_keys, _form, _present, served_verifier
 from did_agents.storage.database import Database
 from did_agents.storage.operators import OperatorRepository
 
@@ -155,47 +149,10 @@ def main(argv: list[str] | None = None) -> None:
         with database.transaction() as conn:
             _, operator_token = OperatorRepository(conn).create("load", "auditor", now=CLOCK.now())
         database.dispose()
-        raw = RawKey.generate()
-        create_first_key(KeyStore.create(workdir / "keys.json", raw))
-        config = {
-            "database_url": url,
-            "keystore": str(workdir / "keys.json"),
-            "keystore_key": raw.to_base64url(),
-            "policy": _policy_text(policy),
-        }
-        (workdir / "config.json").write_text(json.dumps(config))
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        child = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.bench_exchange",
-                "--serve",
-                str(workdir / "config.json"),
-                "--port",
-                str(port),
-            ],
-            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(f"{base}/hello")
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
+        with served_verifier(workdir, url, policy) as (child, base):
             load = Load(base, operator_token, _KEYS[holder_did], entries)
             asyncio.run(_run(load, min(5.0, args.seconds), args.rps, baseline=True, pid=child.pid))
             rss = asyncio.run(_run(load, args.seconds, args.rps, baseline=False, pid=child.pid))
-        finally:
-            child.terminate()
-            child.wait(10)
     _report(load, rss, args)
 
 
