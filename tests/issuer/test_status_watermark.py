@@ -189,3 +189,15 @@ def test_an_unreadable_watermark_refuses_to_start(tmp_path: Path, content: str) 
         check(dict, StatusWatermark(path))
     assert refused.value.reason == "status_watermark"
     assert path.read_text() == content
+
+
+def test_reconcile_with_an_unreadable_watermark_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    watermark = settings.resolved_status_watermark_path
+    watermark.write_text("{not json")
+    before = (tmp_path / "did-agents.db").read_bytes()
+    result = CliRunner().invoke(cli, ["status", "reconcile", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "status_watermark" in result.output and "Traceback" not in result.output
+    assert watermark.read_text() == "{not json"
+    assert (tmp_path / "did-agents.db").read_bytes() == before
